@@ -1,0 +1,42 @@
+//! The built-in default: Docker's default seccomp profile, with the chmod family notified.
+
+use super::error::ProfileError;
+use super::load::{LoadOptions, parse_str};
+use super::model::Profile;
+use super::resolve::{ResolveContext, ResolvedProfile};
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Docker's default profile: github.com/moby/profiles, seccomp/default.json, commit
+/// cd3bed8061c7, Apache-2.0, copied unchanged (a test compares it with the shared copy).
+pub(crate) const DOCKER_DEFAULT_JSON: &str = include_str!("docker-default.json");
+
+/// How the built-in profile is named in messages.
+pub const BUILTIN_ORIGIN: &str = "<builtin:docker-default>";
+
+/// The chmod family: a rule for one member without the others is a bypass (DESIGN rule 4).
+pub const CHMOD_FAMILY: [&str; 4] = ["chmod", "fchmod", "fchmodat", "fchmodat2"];
+
+/// Docker's default profile, parsed (a unit test guarantees that it parses and validates).
+pub fn builtin_default() -> Profile {
+    static PROFILE: OnceLock<Profile> = OnceLock::new();
+    PROFILE
+        .get_or_init(|| {
+            parse_str(
+                DOCKER_DEFAULT_JSON,
+                Path::new(BUILTIN_ORIGIN),
+                &LoadOptions::default(),
+            )
+            .expect("the embedded Docker default profile is valid")
+            .profile
+        })
+        .clone()
+}
+
+/// `enforcer run`'s profile without --profile: Docker's default semantics for `ctx`, with
+/// the chmod family handed to the supervisor.
+pub fn builtin_resolved(ctx: &ResolveContext) -> Result<ResolvedProfile, ProfileError> {
+    Ok(builtin_default()
+        .resolve(ctx)?
+        .with_notify_overlay(&CHMOD_FAMILY))
+}

@@ -1,0 +1,51 @@
+//! Docker/OCI seccomp profiles: reading (Docker, Podman and OCI config.json forms), validation
+//! with JSON paths, resolution for a host (includes/excludes, architectures, precedence) and
+//! compilation to a BPF program with libseccomp.
+//!
+//! ```text
+//! load_file / parse_str ─▶ Profile ─resolve(ctx)─▶ ResolvedProfile ─compile()─▶ CompiledFilter
+//! ```
+
+mod arch;
+mod bpf;
+mod builtin;
+mod compile;
+mod conditions;
+mod entry;
+mod error;
+mod load;
+mod model;
+mod names;
+mod precedence;
+mod resolve;
+mod types;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use arch::{Arch, X32_SYSCALL_BIT, native_arch};
+pub use builtin::{BUILTIN_ORIGIN, CHMOD_FAMILY, builtin_default, builtin_resolved};
+pub use compile::CompiledFilter;
+pub use error::{ConflictKind, Problem, ProfileError, Warning};
+pub use load::{LoadOptions, Loaded, load_file, parse_str};
+pub use model::{ArchMapEntry, Filter, Profile, SyscallName, SyscallRule};
+pub use names::{is_known as is_known_syscall, syscall_name, syscall_number};
+pub use resolve::{
+    DOCKER_DEFAULT_CAPS, NOTIFY_OVERLAY_PATH, ResolveContext, ResolvedProfile, ResolvedRule,
+    running_kernel,
+};
+pub use types::{Action, ArgCond, CmpOp, Flag, KNOWN_CAPS, KernelVersion};
+
+/// What the launcher calls between installing the filter and exec to hand the listener over:
+/// notifying any of them would deadlock the workload, so profiles may not (DESIGN rule 5).
+pub const HANDOFF_SYSCALLS: [&str; 8] = [
+    "write",
+    "read",
+    "close",
+    "getpid",
+    "exit_group",
+    "exit",
+    "execve",
+    "execveat",
+];
