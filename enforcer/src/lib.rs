@@ -1,0 +1,12 @@
+//! enforcer: seccomp profiles, a runtime supervisor for notified calls, and eBPF observation.
+
+pub mod cgroup;
+pub mod check;
+pub mod cli;
+pub mod events;
+pub mod launch;
+pub mod observe;
+pub mod policy;
+pub mod profile;
+pub mod run;
+pub mod supervisor;

@@ -1,0 +1,39 @@
+use clap::Parser;
+use enforcer::cli::{Cli, Command, ProfileCommand};
+use enforcer::run::{self, EXIT_ENFORCER_FAILED};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // Usage errors are the enforcer's own failure: 125, as `docker run` does.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                EXIT_ENFORCER_FAILED
+            } else {
+                0
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Run(args) => match run::run(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("enforcer: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        },
+        Command::Profile(ProfileCommand::Check {
+            files,
+            allow_unknown_syscalls,
+        }) => ExitCode::from(enforcer::check::check_files(&files, allow_unknown_syscalls)),
+    }
+}

@@ -1,0 +1,274 @@
+//! Deciding one notified call and answering it.
+
+use super::chmod::{self, ChmodCall};
+use super::facts::CallFacts;
+use super::notify::{self, Answer};
+use super::{Config, Stats};
+use crate::events::{DecisionEvent, EventKind, Outcome};
+use crate::policy::{Action, Decision, FactError, Facts, Identity};
+use libseccomp::ScmpNotifReq;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use tokio::io::unix::AsyncFd;
+
+/// Enforce decisions, or only report what would be denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    /// Every call proceeds; what enforce mode would deny is logged as would-deny.
+    Audit,
+}
+
+/// What one call is, for deciding and for the event.
+struct Call {
+    req: ScmpNotifReq,
+    name: String,
+    arch: String,
+    started: Instant,
+}
+
+/// The first phase: facts that cost nothing. Asking for more marks the call as needing them.
+struct RegistersOnly {
+    needed: bool,
+}
+
+impl Facts for RegistersOnly {
+    fn identity(&mut self) -> Result<&Identity, FactError> {
+        self.needed = true;
+        Err(FactError::new(libc::EPERM, "needs identity"))
+    }
+    fn path(&mut self) -> Result<&str, FactError> {
+        self.needed = true;
+        Err(FactError::new(libc::EPERM, "needs path"))
+    }
+}
+
+/// Shared between a call's decision task and its deadline: whoever answers first wins, and
+/// nothing is carried out after the deadline answered.
+#[derive(Default)]
+struct Answered {
+    done: bool,
+}
+
+pub async fn dispatch(
+    req: ScmpNotifReq,
+    fd: i32,
+    listener: &Arc<AsyncFd<OwnedFd>>,
+    config: &Arc<Config>,
+    stats: &Arc<Stats>,
+) {
+    let nr = i32::from(req.data.syscall);
+    let arch = crate::profile::Arch::try_from(req.data.arch).ok();
+    let call = Call {
+        req,
+        name: arch
+            .and_then(|a| crate::profile::syscall_name(nr.into(), a))
+            .unwrap_or_else(|| format!("syscall_{nr}")),
+        arch: arch
+            .map(crate::events::arch_label)
+            .unwrap_or_else(|| format!("{:?}", req.data.arch)),
+        started: Instant::now(),
+    };
+    let mut regs = RegistersOnly { needed: false };
+    let decision = config
+        .policy
+        .decide(&call.name, &call.req.data.args, &mut regs);
+    if !regs.needed {
+        let answer = answer_for(&decision, config);
+        finish(fd, &call, &decision, answer, None, config, stats);
+        return;
+    }
+    let state = Arc::new(tokio::sync::Mutex::new(Answered::default()));
+    let task = {
+        let (listener, config, stats, state) = (
+            listener.clone(),
+            config.clone(),
+            stats.clone(),
+            state.clone(),
+        );
+        let call = Call {
+            req: call.req,
+            name: call.name.clone(),
+            arch: call.arch.clone(),
+            started: call.started,
+        };
+        tokio::task::spawn_blocking(move || {
+            decide_with_facts(
+                &call,
+                listener.get_ref().as_raw_fd(),
+                &config,
+                &stats,
+                &state,
+            )
+        })
+    };
+    let (config, stats) = (config.clone(), stats.clone());
+    let deadline = config.deadline;
+    let listener = listener.clone();
+    tokio::spawn(async move {
+        if tokio::time::timeout(deadline, task).await.is_err() {
+            let mut state = state.lock().await;
+            if !state.done {
+                state.done = true;
+                let decision = Decision {
+                    action: Action::Deny(libc::EPERM),
+                    rule: "deadline".into(),
+                    audit: vec![],
+                    used_path: false,
+                };
+                finish(
+                    listener.get_ref().as_raw_fd(),
+                    &call,
+                    &decision,
+                    Answer::Error(libc::EPERM),
+                    None,
+                    &config,
+                    &stats,
+                );
+            }
+        }
+    });
+}
+
+fn decide_with_facts(
+    call: &Call,
+    fd: i32,
+    config: &Config,
+    stats: &Stats,
+    state: &tokio::sync::Mutex<Answered>,
+) {
+    let id = call.req.id;
+    let still_valid = move || notify::id_valid(fd, id);
+    let mut facts = CallFacts::new(
+        call.req.pid,
+        &call.name,
+        &call.req.data.args,
+        config.container.as_deref(),
+        &still_valid,
+    );
+    let decision = config
+        .policy
+        .decide(&call.name, &call.req.data.args, &mut facts);
+    let path = facts.take_target();
+    let mut state = state.blocking_lock();
+    if state.done {
+        return; // the deadline answered already; do nothing more
+    }
+    let mut answer = answer_for(&decision, config);
+    if answer == Answer::Continue && decision.used_path {
+        // The allow depends on memory: carry the call out ourselves (DESIGN rule 2).
+        answer = match (
+            &path,
+            facts.caller(),
+            ChmodCall::parse(&call.name, &call.req.data.args),
+        ) {
+            (Some(target), Ok(caller), Some(Ok(chmod_call))) => {
+                match chmod::perform(&chmod_call, target, caller) {
+                    Ok(0) => Answer::Value(0),
+                    Ok(errno) => Answer::Error(errno),
+                    Err(e) => Answer::Error(e.errno),
+                }
+            }
+            _ => Answer::Error(libc::EPERM),
+        };
+    }
+    state.done = true;
+    finish(
+        fd,
+        call,
+        &decision,
+        answer,
+        path.map(|t| t.path),
+        config,
+        stats,
+    );
+}
+
+/// The kernel's answer for a decision, in the configured mode.
+fn answer_for(decision: &Decision, config: &Config) -> Answer {
+    match (decision.action, config.mode) {
+        (Action::Allow, _) => Answer::Continue,
+        // Audit mode: the workload runs as if allowed; the event says would-deny.
+        (_, Mode::Audit) => Answer::Continue,
+        (Action::Deny(errno), Mode::Enforce) => Answer::Error(errno),
+        (Action::Kill, Mode::Enforce) => {
+            kill_workload(config);
+            Answer::Error(libc::EPERM)
+        }
+    }
+}
+
+fn kill_workload(config: &Config) {
+    match &config.cgroup {
+        Some(cg) => {
+            if let Err(e) = std::fs::write(cg.join("cgroup.kill"), b"1") {
+                tracing::error!("killing cgroup {}: {e}", cg.display());
+            }
+        }
+        None => tracing::error!(
+            "policy says kill, but the workload's cgroup is unknown; the call is denied"
+        ),
+    }
+}
+
+/// Answers the kernel and logs the decision (and any audit-only rule that matched).
+fn finish(
+    fd: i32,
+    call: &Call,
+    decision: &Decision,
+    answer: Answer,
+    path: Option<String>,
+    config: &Config,
+    stats: &Stats,
+) {
+    if let Err(e) = notify::respond(fd, call.req.id, answer) {
+        tracing::debug!("answer to notification {} not delivered: {e}", call.req.id);
+        stats.stale.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let latency_ns = call.started.elapsed().as_nanos() as u64;
+    let (outcome, errno) = match (answer, decision.action) {
+        (Answer::Continue, Action::Allow) => (Outcome::Allowed, None),
+        (Answer::Continue, Action::Deny(e)) => (Outcome::WouldDeny, Some(e)),
+        (Answer::Continue, Action::Kill) => (Outcome::WouldDeny, None),
+        (Answer::Value(_), _) => (Outcome::Emulated, None),
+        (Answer::Error(e), _) => (Outcome::Denied, Some(e)),
+    };
+    let counter = match outcome {
+        Outcome::Allowed => &stats.allowed,
+        Outcome::Emulated => &stats.emulated,
+        Outcome::Denied => &stats.denied,
+        Outcome::WouldDeny => &stats.would_deny,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    let event = |rule: &str, outcome: Outcome, errno: Option<i32>| {
+        EventKind::Decision(DecisionEvent {
+            syscall: call.name.clone(),
+            nr: i32::from(call.req.data.syscall),
+            arch: call.arch.clone(),
+            args: call.req.data.args,
+            pid: call.req.pid,
+            path: path.clone(),
+            rule: rule.to_owned(),
+            outcome,
+            errno,
+            latency_ns,
+        })
+    };
+    for (rule, action) in &decision.audit {
+        stats.would_deny.fetch_add(1, Ordering::Relaxed);
+        let errno = if let Action::Deny(e) = action {
+            Some(*e)
+        } else {
+            None
+        };
+        config
+            .sink
+            .emit(&config.workload, event(rule, Outcome::WouldDeny, errno));
+    }
+    config
+        .sink
+        .emit(&config.workload, event(&decision.rule, outcome, errno));
+}

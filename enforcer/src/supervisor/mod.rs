@@ -1,0 +1,127 @@
+//! The supervisor: receives the calls the kernel parked on the notify listener, asks the
+//! policy, answers the kernel and logs a `decision` event for each.
+//!
+//! Calls are served concurrently: a decision that needs no facts beyond the registers is
+//! answered at once on the receiving task; one that needs the caller's identity or memory
+//! goes to a blocking task of its own under a deadline, so a slow call never stalls others.
+//! Fail-closed throughout: an error, a stale id or a passed deadline is a deny.
+
+mod caller;
+mod chmod;
+mod creds;
+mod decide;
+mod facts;
+mod memory;
+mod notify;
+
+pub use decide::Mode;
+
+use crate::events::{EventSink, Workload};
+use crate::policy::Policy;
+use notify::Pending;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::io::unix::AsyncFd;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("watching the seccomp listener: {0}")]
+    Poll(std::io::Error),
+}
+
+/// What the supervisor needs to decide for one workload.
+pub struct Config {
+    pub policy: Arc<Policy>,
+    pub sink: Arc<EventSink>,
+    pub workload: Arc<Workload>,
+    pub mode: Mode,
+    /// The workload's cgroup, which a `kill` outcome kills whole.
+    pub cgroup: Option<PathBuf>,
+    /// Container name for identity rules (agent mode).
+    pub container: Option<String>,
+    /// How long a decision may take before the call is denied.
+    pub deadline: Duration,
+    /// Ask the kernel for synchronous wake-ups on the listener.
+    pub sync_wakeup: bool,
+}
+
+impl Config {
+    pub fn new(policy: Arc<Policy>, sink: Arc<EventSink>, workload: Arc<Workload>) -> Self {
+        Self {
+            policy,
+            sink,
+            workload,
+            mode: Mode::Enforce,
+            cgroup: None,
+            container: None,
+            deadline: Duration::from_secs(5),
+            sync_wakeup: true,
+        }
+    }
+}
+
+/// Counts of what the supervisor answered.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub allowed: AtomicU64,
+    pub emulated: AtomicU64,
+    pub denied: AtomicU64,
+    pub would_deny: AtomicU64,
+    /// Answers the kernel no longer wanted (caller gone or interrupted).
+    pub stale: AtomicU64,
+}
+
+impl Stats {
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+/// Serves `listener` until every process using the filter has exited.
+pub async fn serve(
+    listener: OwnedFd,
+    config: Arc<Config>,
+    stats: Arc<Stats>,
+) -> Result<(), SupervisorError> {
+    if config.sync_wakeup
+        && let Err(e) = notify::set_sync_wakeup(&listener)
+    {
+        tracing::debug!("sync wake-up not available: {e}");
+    }
+    // SAFETY: the OwnedFd moves into the AsyncFd, which alone closes it, after deregistering.
+    let listener = Arc::new(
+        unsafe { AsyncFd::register(listener) }.map_err(|e| SupervisorError::Poll(e.into()))?,
+    );
+    loop {
+        let mut guard = listener.readable().await.map_err(SupervisorError::Poll)?;
+        loop {
+            match notify::pending(listener.get_ref()) {
+                Pending::Notification => {}
+                Pending::Nothing => {
+                    guard.clear_ready();
+                    break;
+                }
+                Pending::Closed => return Ok(()),
+            }
+            let req = match notify::receive(listener.get_ref()) {
+                Ok(req) => req,
+                // The caller went away between poll and receive.
+                Err(e) => {
+                    tracing::debug!("notification vanished before it was received: {e}");
+                    continue;
+                }
+            };
+            decide::dispatch(
+                req,
+                listener.get_ref().as_raw_fd(),
+                &listener,
+                &config,
+                &stats,
+            )
+            .await;
+        }
+    }
+}

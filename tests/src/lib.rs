@@ -1,0 +1,135 @@
+//! Helpers for the integration tests: where the built binaries and the shared profiles are,
+//! running `enforcer` and reading its event log. The tests need root and a real kernel; when
+//! something they need is missing they fail with a message saying what, never skip.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn env_path(var: &str) -> PathBuf {
+    let p = std::env::var_os(var)
+        .unwrap_or_else(|| panic!("{var} is not set: run the tests with `cargo xtask test`"));
+    let p = PathBuf::from(p);
+    assert!(
+        p.exists(),
+        "{var}={} does not exist: run `cargo xtask build`",
+        p.display()
+    );
+    p
+}
+
+/// The release `enforcer` binary that `cargo xtask test` built.
+pub fn enforcer_bin() -> PathBuf {
+    env_path("ENFORCER_BIN")
+}
+
+/// The `probe` workload (see src/bin/probe.rs).
+pub fn probe_bin() -> PathBuf {
+    env_path("ENFORCER_PROBE_BIN")
+}
+
+/// `../shared/profiles/NAME`, the real profiles the project tests against.
+pub fn shared_profile(name: &str) -> PathBuf {
+    env_path("ENFORCER_SHARED_PROFILES").join(name)
+}
+
+pub fn require_root() {
+    // SAFETY: geteuid cannot fail.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "these tests load seccomp filters and eBPF programs: run them as root"
+    );
+}
+
+/// A scratch directory with a file of the given mode.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn file(&self, name: &str, mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, b"x").expect("write scratch file");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
+            .expect("chmod scratch file");
+        p
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).expect("stat").permissions().mode() & 0o7777
+}
+
+/// Runs `enforcer ARGS`.
+pub fn enforcer(args: &[&str]) -> Output {
+    require_root();
+    Command::new(enforcer_bin())
+        .args(args)
+        .output()
+        .expect("spawn enforcer")
+}
+
+/// Runs `enforcer run [OPTS] -- probe PROBE_ARGS` with the event log in `events`.
+pub fn run_probe(opts: &[&str], events: &Path, probe_args: &[&str]) -> Output {
+    let probe = probe_bin();
+    let mut args: Vec<&str> = vec!["run", "--events", events.to_str().expect("utf-8 path")];
+    args.extend_from_slice(opts);
+    args.push("--");
+    args.push(probe.to_str().expect("utf-8 path"));
+    args.extend_from_slice(probe_args);
+    enforcer(&args)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every event of the log, each checked for the fields every event must have.
+pub fn read_events(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("event log {}: {e}", path.display()));
+    text.lines()
+        .map(|l| {
+            let v: Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("event line {l:?}: {e}"));
+            for field in ["schema", "time", "host", "kind", "cgroup_id"] {
+                assert!(v.get(field).is_some(), "event without {field}: {l}");
+            }
+            v
+        })
+        .collect()
+}
+
+pub fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["kind"] == kind).collect()
+}
+
+/// The `syscall` aggregate event for `name`, if the observer saw it.
+pub fn syscall_event<'a>(events: &'a [Value], name: &str) -> Option<&'a Value> {
+    events
+        .iter()
+        .find(|e| e["kind"] == "syscall" && e["name"] == name)
+}
