@@ -3,6 +3,7 @@
 //! Everything a fresh machine needs is installed from here (apt-get, rustup, crates.io), so that
 //! `cargo xtask run` and `cargo xtask test` are the only two commands a user has to know.
 
+mod bench;
 mod build;
 mod demo;
 mod provision;
@@ -46,6 +47,11 @@ fn real_main() -> Result<ExitCode> {
             }
             let status = Command::new(&bins.enforcer).args(&rest).status()?;
             Ok(ExitCode::from(exit_code_of(status)))
+        }
+        "bench" => {
+            let bins = build::all(&root)?;
+            bench::run(&root, &bins, &rest)?;
+            Ok(ExitCode::SUCCESS)
         }
         "test" => {
             build::all(&root)?;
