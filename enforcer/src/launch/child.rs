@@ -68,6 +68,10 @@ pub struct ChildPlan {
 }
 
 const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
+/// Once the supervisor has received a notification, non-fatal signals no longer interrupt
+/// the caller's wait (Linux 5.19): without it a signal would abort a call the supervisor may
+/// be carrying out, and the restarted call would be carried out twice.
+const SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: libc::c_ulong = 1 << 5;
 
 impl ChildPlan {
     pub fn new(
@@ -82,7 +86,7 @@ impl ChildPlan {
         argv.push(std::ptr::null());
         let mut flags = filter.flags as libc::c_ulong;
         if filter.notify {
-            flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+            flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
         }
         Self {
             path: cmd.path.as_ptr(),
