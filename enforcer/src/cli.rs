@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// enforce, or audit: let every call through and log what enforce would deny.
     #[arg(long, value_enum, default_value_t = RunMode::Enforce)]
     pub mode: RunMode,
+    /// If the supervisor dies while the workload runs: the kernel answers its notified calls
+    /// with ENOSYS (enosys), or the workload's cgroup is killed (kill).
+    #[arg(long, value_enum, default_value_t = OnSupervisorExit::Enosys)]
+    pub on_supervisor_exit: OnSupervisorExit,
     /// Write JSON-lines events here ("-" for stdout).
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
@@ -47,6 +51,12 @@ pub struct RunArgs {
     /// The workload and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnSupervisorExit {
+    Enosys,
+    Kill,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -10,3 +10,4 @@ pub mod policy;
 pub mod profile;
 pub mod run;
 pub mod supervisor;
+pub mod watchdog;

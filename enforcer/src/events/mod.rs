@@ -71,6 +71,10 @@ pub struct DecisionEvent {
     /// Positive errno returned to the workload, when denied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errno: Option<i32>,
+    /// For would-deny: what enforce mode would have done ("SCMP_ACT_ERRNO(EPERM)", "deny
+    /// EPERM", "kill").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would: Option<String>,
     /// From receiving the notification to answering it.
     pub latency_ns: u64,
 }
@@ -107,6 +111,20 @@ pub struct LifecycleEvent {
     pub signal: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// At exit: what the supervisor answered, and its peak memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<SupervisorSummary>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SupervisorSummary {
+    pub allowed: u64,
+    pub emulated: u64,
+    pub denied: u64,
+    pub would_deny: u64,
+    /// Answers the kernel no longer wanted (caller interrupted or gone).
+    pub stale: u64,
+    pub max_rss_kb: u64,
 }
 
 impl LifecycleEvent {
@@ -118,6 +136,7 @@ impl LifecycleEvent {
             exit_code: None,
             signal: None,
             reason: None,
+            supervisor: None,
         }
     }
 }

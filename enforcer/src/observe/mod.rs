@@ -3,6 +3,7 @@
 
 mod counters;
 mod loader;
+pub mod report;
 
 pub use counters::{Losses, SyscallStat};
 pub use loader::{ObserveError, Observer};

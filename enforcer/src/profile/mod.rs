@@ -7,6 +7,7 @@
 //! ```
 
 mod arch;
+mod audit;
 mod bpf;
 mod builtin;
 mod compile;
@@ -25,6 +26,7 @@ mod validate;
 mod tests;
 
 pub use arch::{Arch, X32_SYSCALL_BIT, native_arch};
+pub use audit::{AUDIT_HANDOFF_PATH, Verdict};
 pub use builtin::{BUILTIN_ORIGIN, CHMOD_FAMILY, builtin_default, builtin_resolved};
 pub use compile::CompiledFilter;
 pub use error::{ConflictKind, Problem, ProfileError, Warning};

@@ -4,8 +4,9 @@ use super::chmod::{self, ChmodCall};
 use super::facts::CallFacts;
 use super::notify::{self, Answer};
 use super::{Config, Stats};
-use crate::events::{DecisionEvent, EventKind, Outcome};
+use crate::events::{DecisionEvent, EventKind, Outcome, errno_name};
 use crate::policy::{Action, Decision, FactError, Facts, Identity};
+use crate::profile::Action as ProfileAction;
 use libseccomp::ScmpNotifReq;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
@@ -71,13 +72,39 @@ pub async fn dispatch(
             .unwrap_or_else(|| format!("{:?}", req.data.arch)),
         started: Instant::now(),
     };
+    if config.mode == Mode::Audit
+        && let Some(profile) = &config.profile
+    {
+        let verdict = profile.verdict(&call.name, &call.req.data.args);
+        if verdict.action != ProfileAction::Notify {
+            // Only here because audit mode turned the profile's stop into a notification.
+            let decision = Decision {
+                action: Action::Deny(verdict_errno(verdict.action)),
+                rule: format!("profile:{}", verdict.json_path),
+                audit: vec![],
+                used_path: false,
+            };
+            let would = Some(describe_profile_action(verdict.action));
+            finish(
+                fd,
+                &call,
+                &decision,
+                Answer::Continue,
+                None,
+                would,
+                config,
+                stats,
+            );
+            return;
+        }
+    }
     let mut regs = RegistersOnly { needed: false };
     let decision = config
         .policy
         .decide(&call.name, &call.req.data.args, &mut regs);
     if !regs.needed {
         let answer = answer_for(&decision, config);
-        finish(fd, &call, &decision, answer, None, config, stats);
+        finish(fd, &call, &decision, answer, None, None, config, stats);
         return;
     }
     let state = Arc::new(tokio::sync::Mutex::new(Answered::default()));
@@ -123,6 +150,7 @@ pub async fn dispatch(
                     &call,
                     &decision,
                     Answer::Error(libc::EPERM),
+                    None,
                     None,
                     &config,
                     &stats,
@@ -181,6 +209,7 @@ fn decide_with_facts(
         &decision,
         answer,
         path.map(|t| t.path),
+        None,
         config,
         stats,
     );
@@ -213,13 +242,40 @@ fn kill_workload(config: &Config) {
     }
 }
 
-/// Answers the kernel and logs the decision (and any audit-only rule that matched).
+/// The errno a would-deny reports for a profile action (kills and traps have none: EPERM
+/// stands for "stopped").
+fn verdict_errno(action: ProfileAction) -> i32 {
+    match action {
+        ProfileAction::Errno(e) | ProfileAction::Trace(e) => e as i32,
+        _ => libc::EPERM,
+    }
+}
+
+fn describe_profile_action(action: ProfileAction) -> String {
+    match action {
+        ProfileAction::Errno(e) => format!("SCMP_ACT_ERRNO({})", errno_name(e as i32)),
+        other => other.scmp_name().to_owned(),
+    }
+}
+
+fn describe_policy_action(action: Action) -> String {
+    match action {
+        Action::Allow => "allow".into(),
+        Action::Deny(e) => format!("deny {}", errno_name(e)),
+        Action::Kill => "kill".into(),
+    }
+}
+
+/// Answers the kernel and logs the decision (and any audit-only rule that matched). `would`
+/// overrides what a would-deny says enforce mode would have done.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     fd: i32,
     call: &Call,
     decision: &Decision,
     answer: Answer,
     path: Option<String>,
+    would: Option<String>,
     config: &Config,
     stats: &Stats,
 ) {
@@ -243,7 +299,7 @@ fn finish(
         Outcome::WouldDeny => &stats.would_deny,
     };
     counter.fetch_add(1, Ordering::Relaxed);
-    let event = |rule: &str, outcome: Outcome, errno: Option<i32>| {
+    let event = |rule: &str, outcome: Outcome, errno: Option<i32>, would: Option<String>| {
         EventKind::Decision(DecisionEvent {
             syscall: call.name.clone(),
             nr: i32::from(call.req.data.syscall),
@@ -254,6 +310,7 @@ fn finish(
             rule: rule.to_owned(),
             outcome,
             errno,
+            would,
             latency_ns,
         })
     };
@@ -264,11 +321,22 @@ fn finish(
         } else {
             None
         };
-        config
-            .sink
-            .emit(&config.workload, event(rule, Outcome::WouldDeny, errno));
+        config.sink.emit(
+            &config.workload,
+            event(
+                rule,
+                Outcome::WouldDeny,
+                errno,
+                Some(describe_policy_action(*action)),
+            ),
+        );
     }
-    config
-        .sink
-        .emit(&config.workload, event(&decision.rule, outcome, errno));
+    let would = match outcome {
+        Outcome::WouldDeny => would.or_else(|| Some(describe_policy_action(decision.action))),
+        _ => None,
+    };
+    config.sink.emit(
+        &config.workload,
+        event(&decision.rule, outcome, errno, would),
+    );
 }

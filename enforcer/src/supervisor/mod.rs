@@ -18,6 +18,7 @@ pub use decide::Mode;
 
 use crate::events::{EventSink, Workload};
 use crate::policy::Policy;
+use crate::profile::ResolvedProfile;
 use notify::Pending;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -46,6 +47,9 @@ pub struct Config {
     pub deadline: Duration,
     /// Ask the kernel for synchronous wake-ups on the listener.
     pub sync_wakeup: bool,
+    /// The profile the workload runs under: in audit mode, what it would have done with a
+    /// call is the reason given for a would-deny.
+    pub profile: Option<Arc<ResolvedProfile>>,
 }
 
 impl Config {
@@ -59,6 +63,7 @@ impl Config {
             container: None,
             deadline: Duration::from_secs(5),
             sync_wakeup: true,
+            profile: None,
         }
     }
 }

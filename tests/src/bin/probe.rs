@@ -7,6 +7,9 @@
 //!   touch PATH | exit CODE | kill-self SIGNAL
 //! Each call prints `op(args) = ret` or `op(args) = -1 ERRNO (message)`. Numbers take 0o/0x.
 
+#[path = "../probe/supervisor.rs"]
+mod probe_supervisor;
+
 use std::ffi::CString;
 use std::io::Write;
 
@@ -108,7 +111,11 @@ fn main() {
                 // SAFETY: sending a signal to ourselves.
                 unsafe { libc::kill(libc::getpid(), num(next()) as i32) };
             }
-            other => usage(other),
+            other => {
+                if !probe_supervisor::run(other, &mut it) {
+                    usage(other)
+                }
+            }
         }
     }
 }

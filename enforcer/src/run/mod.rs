@@ -1,0 +1,112 @@
+//! `enforcer run`: profile, cgroup, observer, launch, supervise, report, clean up.
+
+mod supervise;
+
+pub use crate::cli::OnSupervisorExit;
+
+use crate::cgroup::{CgroupError, WorkloadCgroup};
+use crate::cli::{RunArgs, RunMode};
+use crate::events::{self, EventSink, Workload};
+use crate::launch::{LaunchError, ResolvedCommand};
+use crate::policy::{self, PolicyError};
+use crate::profile::{self, LoadOptions, ProfileError, ResolveContext, ResolvedProfile};
+use crate::supervisor::{self, Mode};
+use std::sync::Arc;
+
+/// Exit code when the enforcer itself fails (as `docker run`).
+pub const EXIT_ENFORCER_FAILED: u8 = 125;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Profile(#[from] ProfileError),
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    #[error("{0}")]
+    Events(#[from] events::SinkError),
+    #[error("{0}")]
+    Cgroup(#[from] CgroupError),
+    #[error("{0}")]
+    Launch(#[from] LaunchError),
+    #[error("waiting for the workload: {0}")]
+    Wait(nix::errno::Errno),
+    #[error("starting the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("starting the supervisor watchdog: {0}")]
+    Watchdog(nix::errno::Errno),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Launch(e) => e.exit_code(),
+            _ => EXIT_ENFORCER_FAILED,
+        }
+    }
+}
+
+/// The profile to run under: the file given, or the built-in default, resolved for this host.
+pub fn resolve_profile(args: &RunArgs) -> Result<ResolvedProfile, ProfileError> {
+    let ctx = ResolveContext::from_system();
+    let resolved = match &args.profile {
+        Some(path) => {
+            let loaded = profile::load_file(
+                path,
+                &LoadOptions {
+                    allow_unknown_syscalls: args.allow_unknown_syscalls,
+                },
+            )?;
+            for w in &loaded.warnings {
+                tracing::warn!("{w}");
+            }
+            loaded.profile.resolve(&ctx)?
+        }
+        None => profile::builtin_resolved(&ctx)?,
+    };
+    Ok(resolved)
+}
+
+/// Runs the workload and returns the exit code `enforcer run` exits with.
+pub fn run(args: &RunArgs) -> Result<u8, RunError> {
+    // Everything that can be refused is checked before anything is created or started.
+    let profile = Arc::new(resolve_profile(args)?);
+    let filter = match args.mode {
+        RunMode::Enforce => profile.compile()?,
+        // Audit: what the profile would stop goes to the supervisor, which lets it run.
+        RunMode::Audit => profile.audit_variant().compile()?,
+    };
+    let policy = Arc::new(match &args.policy {
+        Some(path) => policy::load_file(path)?,
+        None => policy::builtin(),
+    });
+    let cmd = ResolvedCommand::resolve(&args.command).map_err(LaunchError::from)?;
+    let sink = Arc::new(EventSink::open(args.events.as_deref())?);
+    let name = args
+        .cgroup
+        .clone()
+        .unwrap_or_else(|| format!("run-{}", std::process::id()));
+    let cgroup = WorkloadCgroup::create(&name)?;
+    let workload = Arc::new(Workload {
+        cgroup_id: cgroup.id(),
+        container: None,
+    });
+
+    let mut config = supervisor::Config::new(policy, sink.clone(), workload.clone());
+    config.cgroup = Some(cgroup.path().to_owned());
+    config.mode = match args.mode {
+        RunMode::Enforce => Mode::Enforce,
+        RunMode::Audit => Mode::Audit,
+    };
+    config.profile = Some(profile);
+    let result = supervise::supervise(
+        &cmd,
+        &filter,
+        &cgroup,
+        Arc::new(config),
+        args.on_supervisor_exit,
+    );
+    if let Err(e) = cgroup.remove() {
+        tracing::warn!("{e}");
+    }
+    result
+}

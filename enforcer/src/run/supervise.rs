@@ -1,0 +1,154 @@
+//! Running the launched workload under its supervisor until it exits.
+
+use super::{EXIT_ENFORCER_FAILED, OnSupervisorExit, RunError};
+use crate::cgroup::WorkloadCgroup;
+use crate::events::{EventKind, LifecycleEvent, SupervisorSummary};
+use crate::launch::{self, Launched, ResolvedCommand};
+use crate::observe::report::{report_counts, start_observer};
+use crate::profile::CompiledFilter;
+use crate::supervisor::{self, Stats};
+use crate::watchdog::Watchdog;
+use nix::sys::wait::{WaitStatus, waitpid};
+use std::sync::Arc;
+
+/// Launches `cmd` in `cgroup` under `filter`, supervises it, reports, and returns the exit
+/// code of `enforcer run`.
+pub fn supervise(
+    cmd: &ResolvedCommand,
+    filter: &CompiledFilter,
+    cgroup: &WorkloadCgroup,
+    config: Arc<supervisor::Config>,
+    on_exit: OnSupervisorExit,
+) -> Result<u8, RunError> {
+    let (sink, workload) = (&config.sink, &config.workload);
+    let mut observer = start_observer(cgroup.id(), sink, workload);
+    // Forked before the runtime starts, while this process has a single thread.
+    let watchdog = match on_exit {
+        OnSupervisorExit::Kill => Some(Watchdog::spawn(cgroup.path()).map_err(RunError::Watchdog)?),
+        OnSupervisorExit::Enosys => None,
+    };
+    let procs = cgroup.procs_file()?;
+    let launched = launch::spawn(cmd, filter, &procs)?;
+    drop(procs);
+    sink.emit(
+        workload,
+        EventKind::Lifecycle(LifecycleEvent {
+            pid: Some(launched.pid.as_raw() as u32),
+            command: Some(cmd.args_lossy()),
+            ..LifecycleEvent::phase("start")
+        }),
+    );
+    let stats = Arc::new(Stats::default());
+    let status = wait_supervised(launched, config.clone(), stats.clone(), on_exit);
+    if let Some(w) = watchdog {
+        w.dismiss();
+    }
+    let status = status?;
+    if let Some(obs) = observer.as_mut() {
+        report_counts(obs, sink, workload);
+        if let Err(e) = obs.unwatch(workload.cgroup_id) {
+            tracing::warn!("{e}");
+        }
+    }
+    let (code, exit_code, signal) = match status {
+        WaitStatus::Exited(_, c) => (c as u8, Some(c), None),
+        WaitStatus::Signaled(_, sig, _) => (128u8.wrapping_add(sig as u8), None, Some(sig as i32)),
+        _ => (EXIT_ENFORCER_FAILED, None, None),
+    };
+    sink.emit(
+        workload,
+        EventKind::Lifecycle(LifecycleEvent {
+            exit_code,
+            signal,
+            supervisor: Some(summary(&stats)),
+            ..LifecycleEvent::phase("exit")
+        }),
+    );
+    Ok(code)
+}
+
+fn summary(stats: &Stats) -> SupervisorSummary {
+    // SAFETY: getrusage fills the struct it is given.
+    let max_rss_kb = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru.ru_maxrss as u64
+    };
+    SupervisorSummary {
+        allowed: Stats::get(&stats.allowed),
+        emulated: Stats::get(&stats.emulated),
+        denied: Stats::get(&stats.denied),
+        would_deny: Stats::get(&stats.would_deny),
+        stale: Stats::get(&stats.stale),
+        max_rss_kb,
+    }
+}
+
+/// Serves the listener until the workload's main process exits, and reaps it. If the
+/// supervisor fails first, the log says so and, with `--on-supervisor-exit kill`, the
+/// workload's cgroup is killed; otherwise its notified calls get ENOSYS from the kernel.
+fn wait_supervised(
+    launched: Launched,
+    config: Arc<supervisor::Config>,
+    stats: Arc<Stats>,
+    on_exit: OnSupervisorExit,
+) -> Result<WaitStatus, RunError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    let Launched {
+        pid,
+        pidfd,
+        listener,
+    } = launched;
+    runtime.block_on(async {
+        let mut supervisor = listener.map(|l| tokio::spawn(supervisor::serve(l, config.clone(), stats.clone())));
+        // SAFETY: the OwnedFd moves into the AsyncFd, which alone closes it, after deregistering.
+        let exited = unsafe { tokio::io::unix::AsyncFd::register(pidfd) }.map_err(|e| RunError::Runtime(e.into()))?;
+        loop {
+            tokio::select! {
+                ready = exited.readable() => {
+                    let _guard = ready.map_err(RunError::Runtime)?;
+                    break;
+                }
+                result = async { supervisor.as_mut().expect("guarded").await }, if supervisor.is_some() => {
+                    supervisor = None;
+                    let failure = match result {
+                        Ok(Ok(())) => None,
+                        Ok(Err(e)) => Some(e.to_string()),
+                        Err(e) => Some(format!("supervisor task: {e}")),
+                    };
+                    if let Some(reason) = failure {
+                        supervisor_failed(&config, on_exit, reason);
+                    }
+                }
+            }
+        }
+        let status = waitpid(pid, None).map_err(RunError::Wait)?;
+        if let Some(task) = supervisor {
+            // Other processes of the workload may still use the filter; they are killed with
+            // the cgroup, which closes the listener and ends the task.
+            task.abort();
+        }
+        Ok(status)
+    })
+}
+
+fn supervisor_failed(config: &supervisor::Config, on_exit: OnSupervisorExit, reason: String) {
+    tracing::error!("supervisor failed: {reason}");
+    config.sink.emit(
+        &config.workload,
+        EventKind::Lifecycle(LifecycleEvent {
+            reason: Some(reason),
+            ..LifecycleEvent::phase("supervisor-error")
+        }),
+    );
+    if on_exit == OnSupervisorExit::Kill
+        && let Some(cg) = &config.cgroup
+        && let Err(e) = std::fs::write(cg.join("cgroup.kill"), b"1")
+    {
+        tracing::error!("killing cgroup {}: {e}", cg.display());
+    }
+}
