@@ -1,25 +1,32 @@
-//! The observer: counts every syscall of the watched cgroups, per cgroup v2 id and syscall,
-//! at entry and at exit. Exit is where seccomp-denied calls show up (they never reach
-//! `sys_enter`), with the errno they returned.
+//! The observer: counts every syscall of the watched cgroups, per cgroup v2 id, syscall and
+//! ABI (native, i386 compat, x32), at entry and at exit. Exit is where seccomp-denied calls
+//! show up (they never reach `sys_enter`), with the errno they returned. Calls selected per
+//! cgroup also go to a ring buffer as detailed events (pid, tid, comm, arguments, return).
 #![no_std]
 #![no_main]
 
 use aya_ebpf::{
-    bindings::BPF_NOEXIST,
-    helpers::{bpf_get_current_cgroup_id, bpf_probe_read_kernel},
+    bindings::{BPF_ANY, BPF_NOEXIST},
+    helpers::{
+        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
+        bpf_get_current_task, bpf_probe_read_kernel,
+    },
     macros::{map, raw_tracepoint},
-    maps::{HashMap, PerCpuArray, PerCpuHashMap},
+    maps::{HashMap, LruHashMap, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::RawTracePointContext,
 };
 use enforcer_common::{
-    ARCH_NATIVE, ErrnoKey, LOSS_COUNTS_MAP_FULL, LOSS_ERRNO_MAP_FULL, LOSS_KINDS,
-    LOSS_REGS_UNREADABLE, MAX_ERRNO_KEYS, MAX_SYSCALL_KEYS, MAX_WATCHED_CGROUPS, SyscallCounts,
-    SyscallKey,
+    ARCH_I386, ARCH_NATIVE, ARCH_X32, CallRecord, DELIVERY_KINDS, DELIVERY_SUBMITTED, ErrnoKey,
+    LOSS_COUNTS_MAP_FULL, LOSS_ERRNO_MAP_FULL, LOSS_KINDS, LOSS_PENDING_MAP_FULL,
+    LOSS_REGS_UNREADABLE, LOSS_RING_BUFFER_FULL, LOSS_TASK_UNREADABLE, MAX_ERRNO_KEYS,
+    MAX_PENDING_CALLS, MAX_SELECTED_KEYS, MAX_SYSCALL_KEYS, MAX_WATCHED_CGROUPS, PendingCall,
+    RECORD_ARGS_AT_ENTRY, RECORD_NO_RETURN, RING_BUFFER_BYTES, SELECT_ALL, SELECT_MAP,
+    STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallCounts, SyscallKey, WatchState, X32_SYSCALL_BIT,
 };
 
 /// cgroup ids to watch; everything else costs one lookup and returns.
 #[map]
-static WATCHED: HashMap<u64, u8> = HashMap::with_max_entries(MAX_WATCHED_CGROUPS, 0);
+static WATCHED: HashMap<u64, WatchState> = HashMap::with_max_entries(MAX_WATCHED_CGROUPS, 0);
 
 #[map]
 static COUNTS: PerCpuHashMap<SyscallKey, SyscallCounts> =
@@ -28,13 +35,41 @@ static COUNTS: PerCpuHashMap<SyscallKey, SyscallCounts> =
 #[map]
 static ERRNOS: PerCpuHashMap<ErrnoKey, u64> = PerCpuHashMap::with_max_entries(MAX_ERRNO_KEYS, 0);
 
-/// Per-CPU counts of what could not be counted, indexed by `LOSS_*`.
+/// (cgroup, nr, arch) whose calls get detailed events, for cgroups whose `select` says MAP.
+#[map]
+static SELECTED: HashMap<SyscallKey, u8> = HashMap::with_max_entries(MAX_SELECTED_KEYS, 0);
+
+/// Arguments of selected calls in flight, by thread id. LRU: an entry whose exit never came
+/// (a thread killed in an exec by another thread) ages out instead of filling the map.
+#[map]
+static PENDING: LruHashMap<u32, PendingCall> = LruHashMap::with_max_entries(MAX_PENDING_CALLS, 0);
+
+#[map]
+static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BUFFER_BYTES, 0);
+
+/// Per-CPU counts of what could not be counted or delivered, indexed by `LOSS_*`.
 #[map]
 static LOSSES: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOSS_KINDS, 0);
 
-/// Offset of `orig_ax` in x86_64's `struct pt_regs`: the syscall number survives there after
-/// `ax` has been overwritten by the return value.
-const ORIG_AX_OFFSET: usize = 15 * 8;
+/// Per-CPU counts of detailed events submitted, indexed by `DELIVERY_*`.
+#[map]
+static DELIVERY: PerCpuArray<u64> = PerCpuArray::with_max_entries(DELIVERY_KINDS, 0);
+
+/// Offset of `thread_info.status` in `struct task_struct`, which userspace reads from the
+/// kernel's BTF and sets at load time. u64::MAX: unknown (the load refuses that).
+#[unsafe(no_mangle)]
+static TASK_STATUS_OFFSET: u64 = u64::MAX;
+
+/// x86's TS_COMPAT: set in `thread_info.status` while an i386 syscall is running.
+const TS_COMPAT: u32 = 0x0002;
+
+/// Offsets in x86_64's `struct pt_regs` (8-byte slots).
+const REGS_SLOTS: usize = 16;
+const ORIG_AX_SLOT: usize = 15;
+/// Argument registers of the native ABI (di, si, dx, r10, r8, r9) and of i386 (bx, cx, dx,
+/// si, di, bp).
+const NATIVE_ARG_SLOTS: [usize; 6] = [14, 13, 12, 7, 9, 8];
+const I386_ARG_SLOTS: [usize; 6] = [5, 11, 12, 13, 14, 4];
 
 /// Errors are the returns in -4095..=-1 (the kernel's MAX_ERRNO).
 const MAX_ERRNO: i64 = 4095;
@@ -42,57 +77,102 @@ const MAX_ERRNO: i64 = 4095;
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     let cgroup_id = current_cgroup_id();
-    if !is_watched(cgroup_id) {
+    let Some(watch) = WATCHED.get_ptr(cgroup_id) else {
+        return 0;
+    };
+    // SAFETY: a value of the map, valid while this program runs (entries are only replaced
+    // whole by userspace).
+    let watch = unsafe { *watch };
+    if watch.state != STATE_ACTIVE {
         return 0;
     }
-    let nr: i64 = ctx.arg(1);
-    bump(
-        cgroup_id,
-        nr,
-        |c| c.entered += 1,
-        SyscallCounts {
-            entered: 1,
-            ..Default::default()
-        },
-    );
+    let raw_nr: i64 = ctx.arg(1);
+    let Some(arch) = current_arch(raw_nr) else {
+        return 0;
+    };
+    let nr = key_nr(raw_nr);
+    count_entry(cgroup_id, nr, arch);
+    if is_selected(&watch, cgroup_id, nr, arch) {
+        let Some(args) = read_args(ctx.arg(0), arch) else {
+            lose(LOSS_REGS_UNREADABLE);
+            return 0;
+        };
+        if never_returns(nr, arch) {
+            emit(
+                cgroup_id,
+                nr,
+                arch,
+                &args,
+                0,
+                RECORD_ARGS_AT_ENTRY | RECORD_NO_RETURN,
+            );
+        } else if PENDING
+            .insert(
+                current_tid(),
+                PendingCall { nr, arch, args },
+                BPF_ANY as u64,
+            )
+            .is_err()
+        {
+            lose(LOSS_PENDING_MAP_FULL);
+        }
+    }
     0
 }
 
 #[raw_tracepoint(tracepoint = "sys_exit")]
 pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     let cgroup_id = current_cgroup_id();
-    if !is_watched(cgroup_id) {
+    let Some(watch_ptr) = WATCHED.get_ptr_mut(cgroup_id) else {
         return 0;
-    }
+    };
     let regs: u64 = ctx.arg(0);
     // SAFETY: `regs` is the tracepoint's `struct pt_regs *`; bpf_probe_read_kernel checks the
     // address and fails instead of faulting.
-    let nr = match unsafe { bpf_probe_read_kernel((regs as usize + ORIG_AX_OFFSET) as *const i64) }
-    {
-        Ok(nr) => nr,
-        Err(_) => {
-            lose(LOSS_REGS_UNREADABLE);
+    let raw_nr =
+        match unsafe { bpf_probe_read_kernel((regs as usize + ORIG_AX_SLOT * 8) as *const i64) } {
+            Ok(nr) => nr,
+            Err(_) => {
+                lose(LOSS_REGS_UNREADABLE);
+                return 0;
+            }
+        };
+    let ret: i64 = ctx.arg(1);
+    let Some(arch) = current_arch(raw_nr) else {
+        return 0;
+    };
+    let nr = key_nr(raw_nr);
+    // SAFETY: a value of the map, valid while this program runs.
+    let watch = unsafe { *watch_ptr };
+    if watch.state == STATE_AWAIT_EXEC {
+        if !(ret == 0 && is_exec(nr, arch)) {
             return 0;
         }
-    };
-    let ret: i64 = ctx.arg(1);
-    let failed = (-MAX_ERRNO..0).contains(&ret);
-    let first = SyscallCounts {
-        exited: 1,
-        errors: failed as u64,
-        ..Default::default()
-    };
-    bump(
-        cgroup_id,
-        nr,
-        |c| {
-            c.exited += 1;
-            c.errors += failed as u64;
-        },
-        first,
-    );
-    if failed {
-        count_errno(cgroup_id, nr, (-ret) as u16);
+        // The workload's own life starts with this exec; its entry was not counted yet.
+        // SAFETY: as above; only the task that execs is in the cgroup until now.
+        unsafe { (*watch_ptr).state = STATE_ACTIVE };
+        count_entry(cgroup_id, nr, arch);
+    } else if watch.state != STATE_ACTIVE {
+        return 0;
+    }
+    count_exit(cgroup_id, nr, arch, ret);
+    if is_selected(&watch, cgroup_id, nr, arch) {
+        let tid = current_tid();
+        // SAFETY: a value of the map, copied out before it is removed.
+        let pending = unsafe { PENDING.get(tid).copied() };
+        if pending.is_some() {
+            let _ = PENDING.remove(tid);
+        }
+        match pending {
+            Some(p) if p.nr == nr && p.arch == arch => {
+                emit(cgroup_id, nr, arch, &p.args, ret, RECORD_ARGS_AT_ENTRY)
+            }
+            // Never entered (seccomp stopped it) or its entry could not be saved.
+            _ => match read_args(regs, arch) {
+                Some(args) => emit(cgroup_id, nr, arch, &args, ret, 0),
+                None => lose(LOSS_REGS_UNREADABLE),
+            },
+        }
     }
     0
 }
@@ -104,8 +184,32 @@ fn current_cgroup_id() -> u64 {
 }
 
 #[inline(always)]
-fn is_watched(cgroup_id: u64) -> bool {
-    WATCHED.get_ptr(cgroup_id).is_some()
+fn current_tid() -> u32 {
+    bpf_get_current_pid_tgid() as u32
+}
+
+/// The ABI of the current call: i386 when the task's TS_COMPAT bit is set (it is cleared on
+/// every return to user mode, after the exit tracepoint), x32 when bit 30 of the number is.
+/// None when the task cannot be read; that is counted as a loss.
+#[inline(always)]
+fn current_arch(raw_nr: i64) -> Option<u32> {
+    // SAFETY: reading a global of this program's .rodata, set by the loader.
+    let offset = unsafe { core::ptr::read_volatile(&TASK_STATUS_OFFSET) };
+    // SAFETY: bpf_get_current_task takes no argument; the read goes through
+    // bpf_probe_read_kernel, which fails instead of faulting.
+    let status = unsafe {
+        let task = bpf_get_current_task();
+        bpf_probe_read_kernel((task + offset) as *const u32)
+    };
+    match status {
+        Ok(s) if s & TS_COMPAT != 0 => Some(ARCH_I386),
+        Ok(_) if raw_nr >= 0 && (raw_nr as u64) & X32_SYSCALL_BIT as u64 != 0 => Some(ARCH_X32),
+        Ok(_) => Some(ARCH_NATIVE),
+        Err(_) => {
+            lose(LOSS_TASK_UNREADABLE);
+            None
+        }
+    }
 }
 
 /// Syscall numbers are small non-negative integers; anything else (-1 for "no syscall") is
@@ -120,12 +224,129 @@ fn key_nr(nr: i64) -> u32 {
 }
 
 #[inline(always)]
-fn bump(cgroup_id: u64, nr: i64, update: impl Fn(&mut SyscallCounts), first: SyscallCounts) {
-    let key = SyscallKey {
-        cgroup_id,
-        nr: key_nr(nr),
-        arch: ARCH_NATIVE,
+fn is_exec(nr: u32, arch: u32) -> bool {
+    match arch {
+        ARCH_I386 => nr == 11 || nr == 358,
+        ARCH_X32 => nr == (520 | X32_SYSCALL_BIT) || nr == (545 | X32_SYSCALL_BIT),
+        _ => nr == 59 || nr == 322,
+    }
+}
+
+/// exit and exit_group: their detailed event is emitted at entry.
+#[inline(always)]
+fn never_returns(nr: u32, arch: u32) -> bool {
+    match arch {
+        ARCH_I386 => nr == 1 || nr == 252,
+        ARCH_X32 => nr == (60 | X32_SYSCALL_BIT) || nr == (231 | X32_SYSCALL_BIT),
+        _ => nr == 60 || nr == 231,
+    }
+}
+
+#[inline(always)]
+fn is_selected(watch: &WatchState, cgroup_id: u64, nr: u32, arch: u32) -> bool {
+    let mode = match arch {
+        ARCH_I386 => watch.select[1],
+        ARCH_X32 => watch.select[2],
+        _ => watch.select[0],
     };
+    match mode {
+        SELECT_ALL => true,
+        SELECT_MAP => SELECTED
+            .get_ptr(SyscallKey {
+                cgroup_id,
+                nr,
+                arch,
+            })
+            .is_some(),
+        _ => false,
+    }
+}
+
+/// The six argument registers of the call, from the saved user registers.
+#[inline(always)]
+fn read_args(regs: u64, arch: u32) -> Option<[u64; 6]> {
+    // SAFETY: `regs` is the tracepoint's `struct pt_regs *`; bpf_probe_read_kernel checks the
+    // address and fails instead of faulting.
+    let slots: [u64; REGS_SLOTS] =
+        unsafe { bpf_probe_read_kernel(regs as *const [u64; REGS_SLOTS]) }.ok()?;
+    let mut args = [0u64; 6];
+    if arch == ARCH_I386 {
+        for (a, s) in args.iter_mut().zip(I386_ARG_SLOTS) {
+            *a = slots[s] as u32 as u64;
+        }
+    } else {
+        for (a, s) in args.iter_mut().zip(NATIVE_ARG_SLOTS) {
+            *a = slots[s];
+        }
+    }
+    Some(args)
+}
+
+#[inline(always)]
+fn emit(cgroup_id: u64, nr: u32, arch: u32, args: &[u64; 6], ret: i64, flags: u32) {
+    let Some(mut entry) = EVENTS.reserve::<CallRecord>(0) else {
+        lose(LOSS_RING_BUFFER_FULL);
+        return;
+    };
+    let pid_tgid = bpf_get_current_pid_tgid();
+    entry.write(CallRecord {
+        cgroup_id,
+        args: *args,
+        ret,
+        pid: (pid_tgid >> 32) as u32,
+        tid: pid_tgid as u32,
+        nr,
+        arch,
+        flags,
+        _pad: 0,
+        comm: bpf_get_current_comm().unwrap_or_default(),
+    });
+    entry.submit(0);
+    tally(&DELIVERY, DELIVERY_SUBMITTED);
+}
+
+#[inline(always)]
+fn count_entry(cgroup_id: u64, nr: u32, arch: u32) {
+    bump(
+        SyscallKey {
+            cgroup_id,
+            nr,
+            arch,
+        },
+        |c| c.entered += 1,
+        SyscallCounts {
+            entered: 1,
+            ..Default::default()
+        },
+    );
+}
+
+#[inline(always)]
+fn count_exit(cgroup_id: u64, nr: u32, arch: u32, ret: i64) {
+    let failed = (-MAX_ERRNO..0).contains(&ret);
+    bump(
+        SyscallKey {
+            cgroup_id,
+            nr,
+            arch,
+        },
+        |c| {
+            c.exited += 1;
+            c.errors += failed as u64;
+        },
+        SyscallCounts {
+            exited: 1,
+            errors: failed as u64,
+            ..Default::default()
+        },
+    );
+    if failed {
+        count_errno(cgroup_id, nr, arch, (-ret) as u16);
+    }
+}
+
+#[inline(always)]
+fn bump(key: SyscallKey, update: impl Fn(&mut SyscallCounts), first: SyscallCounts) {
     if let Some(counts) = COUNTS.get_ptr_mut(key) {
         // SAFETY: per-CPU value of this CPU; no other program instance runs on it meanwhile.
         update(unsafe { &mut *counts });
@@ -143,11 +364,11 @@ fn bump(cgroup_id: u64, nr: i64, update: impl Fn(&mut SyscallCounts), first: Sys
 }
 
 #[inline(always)]
-fn count_errno(cgroup_id: u64, nr: i64, errno: u16) {
+fn count_errno(cgroup_id: u64, nr: u32, arch: u32, errno: u16) {
     let key = ErrnoKey {
         cgroup_id,
-        nr: key_nr(nr),
-        arch: ARCH_NATIVE as u16,
+        nr,
+        arch: arch as u16,
         errno,
     };
     if let Some(n) = ERRNOS.get_ptr_mut(key) {
@@ -166,7 +387,12 @@ fn count_errno(cgroup_id: u64, nr: i64, errno: u16) {
 
 #[inline(always)]
 fn lose(kind: u32) {
-    if let Some(n) = LOSSES.get_ptr_mut(kind) {
+    tally(&LOSSES, kind);
+}
+
+#[inline(always)]
+fn tally(array: &PerCpuArray<u64>, index: u32) {
+    if let Some(n) = array.get_ptr_mut(index) {
         // SAFETY: per-CPU array slot of this CPU.
         unsafe { *n += 1 };
     }

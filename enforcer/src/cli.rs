@@ -22,6 +22,44 @@ pub enum Command {
     /// Work with seccomp profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Run CMD unfiltered in a cgroup of its own, record every syscall it makes from its exec
+    /// on, and write a profile that allows exactly that.
+    Record(RecordArgs),
+    /// Watch existing cgroups (all of them when none is named) without launching anything.
+    Observe(ObserveCommandArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Write the profile here (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// A profile written by an earlier `enforcer record`: the new recording is united with it.
+    #[arg(long, value_name = "FILE")]
+    pub merge: Option<PathBuf>,
+    /// Write JSON-lines events here ("-" for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub events: Option<PathBuf>,
+    #[command(flatten)]
+    pub observe: ObserveArgs,
+    /// The workload and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ObserveCommandArgs {
+    /// A cgroup directory (absolute, or relative to the cgroup v2 root); repeatable.
+    #[arg(long = "cgroup", value_name = "PATH")]
+    pub cgroups: Vec<PathBuf>,
+    /// Write JSON-lines events here ("-" for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub events: Option<PathBuf>,
+    /// Stop after SECS seconds (default: at SIGINT or SIGTERM).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<u64>,
+    #[command(flatten)]
+    pub observe: ObserveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +86,8 @@ pub struct RunArgs {
     /// Accept profiles that name syscalls no table knows (they are skipped, with a warning).
     #[arg(long)]
     pub allow_unknown_syscalls: bool,
+    #[command(flatten)]
+    pub observe: ObserveArgs,
     /// The workload and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -57,6 +97,21 @@ pub struct RunArgs {
 pub enum OnSupervisorExit {
     Enosys,
     Kill,
+}
+
+/// How the eBPF observer reports (run, record, observe).
+#[derive(Debug, Clone, Args)]
+pub struct ObserveArgs {
+    /// Also report syscall counts every SECS seconds (cumulative; always at the end).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub stats_interval: Option<u64>,
+    /// Detailed `syscall` events for these syscalls (repeat or comma-separate); default for
+    /// run: every call the profile may refuse or notify.
+    #[arg(long = "trace", value_name = "SYSCALL", value_delimiter = ',')]
+    pub trace: Vec<String>,
+    /// Size of the eBPF ring buffer of detailed events (a power of two >= 4096).
+    #[arg(long, value_name = "BYTES", hide = true)]
+    pub ring_buffer_bytes: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -8,6 +8,7 @@ pub mod launch;
 pub mod observe;
 pub mod policy;
 pub mod profile;
+pub mod record;
 pub mod run;
 pub mod supervisor;
 pub mod watchdog;

@@ -35,5 +35,19 @@ fn main() -> ExitCode {
             files,
             allow_unknown_syscalls,
         }) => ExitCode::from(enforcer::check::check_files(&files, allow_unknown_syscalls)),
+        Command::Record(args) => match enforcer::record::record(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("enforcer: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        },
+        Command::Observe(args) => match enforcer::observe::command::observe(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("enforcer: {e}");
+                ExitCode::from(EXIT_ENFORCER_FAILED)
+            }
+        },
     }
 }

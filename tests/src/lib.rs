@@ -127,9 +127,22 @@ pub fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["kind"] == kind).collect()
 }
 
-/// The `syscall` aggregate event for `name`, if the observer saw it.
+/// The last `syscall` aggregate event for `name` (native ABI), if the observer saw it.
 pub fn syscall_event<'a>(events: &'a [Value], name: &str) -> Option<&'a Value> {
+    syscall_event_of(events, name, "x86_64")
+}
+
+/// The last `syscall` aggregate event for `name` of ABI `arch` ("x86_64", "x86", "x32").
+pub fn syscall_event_of<'a>(events: &'a [Value], name: &str, arch: &str) -> Option<&'a Value> {
+    events.iter().rev().find(|e| {
+        e["kind"] == "syscall" && e["name"] == name && e["arch"] == arch && e.get("count").is_some()
+    })
+}
+
+/// The detailed `syscall` events (one call each, from the ring buffer) for `name`.
+pub fn syscall_calls<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
     events
         .iter()
-        .find(|e| e["kind"] == "syscall" && e["name"] == name)
+        .filter(|e| e["kind"] == "syscall" && e["name"] == name && e.get("tid").is_some())
+        .collect()
 }

@@ -35,6 +35,9 @@ pub struct Container {
 pub enum EventKind {
     /// Calls of one syscall observed in a cgroup (an aggregate: `count` calls).
     Syscall(SyscallEvent),
+    /// One observed call in detail (a syscall selected for the ring buffer).
+    #[serde(rename = "syscall")]
+    SyscallCall(SyscallCallEvent),
     /// The supervisor's answer to one notified call.
     Decision(DecisionEvent),
     /// Something the enforcer could not record.
@@ -54,6 +57,28 @@ pub struct SyscallEvent {
     pub entered: u64,
     /// Failed returns by errno name (e.g. "EPERM").
     pub errors: BTreeMap<String, u64>,
+}
+
+/// One call, from the eBPF ring buffer: who made it, its arguments and what it returned.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyscallCallEvent {
+    pub nr: u32,
+    pub name: Option<String>,
+    pub arch: String,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    /// The six argument registers.
+    pub args: [u64; 6],
+    /// "entry" (saved when the call entered) or "exit" (read at exit: the call never entered,
+    /// as when seccomp refused it).
+    pub args_at: &'static str,
+    /// The return value; absent for calls that do not return (exit, exit_group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ret: Option<i64>,
+    /// Positive errno when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errno: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,7 +115,8 @@ pub enum Outcome {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LostEvent {
-    /// What was dropped: "syscall-count", "errno-count", "syscall-number".
+    /// What was dropped: "syscall-count", "errno-count", "syscall-number", "syscall-event",
+    /// "syscall-args-at-entry", "syscall-abi", "event" (see docs/events.md).
     pub what: String,
     /// Where: "ebpf", "supervisor", "sink".
     pub place: String,
@@ -99,7 +125,7 @@ pub struct LostEvent {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LifecycleEvent {
-    /// "start", "exit", "observer-degraded", "supervisor-error".
+    /// "start", "exit", "observer-degraded", "supervisor-error", "watch", "unwatch".
     pub phase: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
@@ -114,6 +140,9 @@ pub struct LifecycleEvent {
     /// At exit: what the supervisor answered, and its peak memory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supervisor: Option<SupervisorSummary>,
+    /// For "watch" and "unwatch" (`enforcer observe`): the cgroup's directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -137,6 +166,7 @@ impl LifecycleEvent {
             signal: None,
             reason: None,
             supervisor: None,
+            cgroup: None,
         }
     }
 }

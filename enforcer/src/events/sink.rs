@@ -1,10 +1,22 @@
 //! Where events go: a file or stdout, one complete line per event.
+//!
+//! Producers (the supervisor, the observer) never wait on the output: `emit` serializes the
+//! event and hands the line to a bounded queue that a writer thread drains. When the queue is
+//! full the event is dropped and counted, and the writer reports the drops as `lost` events
+//! (what `event`, place `sink`) as soon as it catches up. A slow disk or a stalled stdout
+//! reader therefore costs events, never enforcement latency.
 
-use super::{Event, EventKind, Workload};
+use super::{Event, EventKind, LostEvent, Workload};
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Lines queued for the writer at most.
+pub const QUEUE_CAPACITY: usize = 16384;
 
 #[derive(Debug, thiserror::Error)]
 #[error("event log {path}: {source}")]
@@ -14,21 +26,27 @@ pub struct SinkError {
     pub source: io::Error,
 }
 
-/// Shared by every producer; each event is serialized first and written with one call, so
-/// lines never interleave.
+enum Message {
+    Line(Vec<u8>),
+    /// Write what is queued and the pending drop counts, then answer.
+    Flush(mpsc::Sender<()>),
+}
+
+/// Drops not yet reported, per workload.
+type Drops = Arc<Mutex<BTreeMap<u64, (Workload, u64)>>>;
+
+/// Shared by every producer; each event is serialized by its producer and written whole by
+/// the writer thread, so lines never interleave.
 pub struct EventSink {
     host: String,
-    out: Option<Mutex<Box<dyn Write + Send>>>,
-    path: PathBuf,
+    queue: Option<SyncSender<Message>>,
+    drops: Drops,
+    writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl EventSink {
     /// `None` discards events; `-` is stdout; anything else is a file, appended to.
     pub fn open(path: Option<&Path>) -> Result<Self, SinkError> {
-        let host = nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .unwrap_or_default();
         let out: Option<Box<dyn Write + Send>> = match path {
             None => None,
             Some(p) if p == Path::new("-") => Some(Box::new(io::stdout())),
@@ -43,27 +61,247 @@ impl EventSink {
                     })?,
             )),
         };
-        Ok(Self {
-            host,
-            out: out.map(Mutex::new),
-            path: path.map(Path::to_owned).unwrap_or_default(),
-        })
+        let path = path.map(Path::to_owned).unwrap_or_default();
+        Ok(Self::with_output(out, path, QUEUE_CAPACITY))
     }
 
-    pub fn emit(&self, workload: &Workload, kind: EventKind) {
-        let Some(out) = &self.out else { return };
-        let event = Event {
-            schema: super::SCHEMA,
-            time: super::now_rfc3339(),
-            host: &self.host,
-            workload,
-            kind,
+    /// A sink writing to `out` through a queue of `capacity` lines.
+    pub fn with_output(out: Option<Box<dyn Write + Send>>, path: PathBuf, capacity: usize) -> Self {
+        let host = nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default();
+        let drops = Drops::default();
+        let (queue, writer) = match out {
+            None => (None, None),
+            Some(out) => {
+                let (tx, rx) = mpsc::sync_channel(capacity);
+                let writer = Writer {
+                    out: BufWriter::new(out),
+                    path,
+                    host: host.clone(),
+                    drops: drops.clone(),
+                    failed: false,
+                };
+                let handle = std::thread::Builder::new()
+                    .name("event-writer".into())
+                    .spawn(move || writer.run(rx))
+                    .expect("spawning the event writer thread");
+                (Some(tx), Some(handle))
+            }
         };
-        let mut line = serde_json::to_vec(&event).expect("events serialize to JSON");
-        line.push(b'\n');
-        let mut out = out.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = out.write_all(&line).and_then(|()| out.flush()) {
-            tracing::error!("writing event log {}: {e}", self.path.display());
+        Self {
+            host,
+            queue,
+            drops,
+            writer: Mutex::new(writer),
         }
+    }
+
+    /// Queues one event; never blocks. A full queue drops it and counts the drop.
+    pub fn emit(&self, workload: &Workload, kind: EventKind) {
+        let Some(queue) = &self.queue else { return };
+        let line = serialize(&self.host, workload, kind);
+        match queue.try_send(Message::Line(line)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                let mut drops = self.drops.lock().unwrap_or_else(|p| p.into_inner());
+                drops
+                    .entry(workload.cgroup_id)
+                    .or_insert_with(|| (workload.clone(), 0))
+                    .1 += 1;
+            }
+            // The writer is gone (it panicked); nothing can be written any more.
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    /// Waits until everything queued so far is written (for the end of a run).
+    pub fn flush(&self) {
+        let Some(queue) = &self.queue else { return };
+        let (tx, rx) = mpsc::channel();
+        if queue.send(Message::Flush(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+
+    /// Events dropped and not yet reported (for tests and the exit summary).
+    pub fn pending_drops(&self) -> u64 {
+        let drops = self.drops.lock().unwrap_or_else(|p| p.into_inner());
+        drops.values().map(|(_, n)| n).sum()
+    }
+}
+
+impl Drop for EventSink {
+    fn drop(&mut self) {
+        self.flush();
+        // Closing the queue ends the writer.
+        self.queue = None;
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(handle) = writer {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn serialize(host: &str, workload: &Workload, kind: EventKind) -> Vec<u8> {
+    let event = Event {
+        schema: super::SCHEMA,
+        time: super::now_rfc3339(),
+        host,
+        workload,
+        kind,
+    };
+    let mut line = serde_json::to_vec(&event).expect("events serialize to JSON");
+    line.push(b'\n');
+    line
+}
+
+struct Writer {
+    out: BufWriter<Box<dyn Write + Send>>,
+    path: PathBuf,
+    host: String,
+    drops: Drops,
+    /// A write failed: said once, then quiet.
+    failed: bool,
+}
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Message>) {
+        loop {
+            // Write whatever is queued without flushing, then report drops and flush once the
+            // queue is empty, then block for more.
+            let message = match rx.try_recv() {
+                Ok(m) => m,
+                Err(TryRecvError::Empty) => {
+                    self.report_drops();
+                    self.flush();
+                    match rx.recv() {
+                        Ok(m) => m,
+                        Err(_) => break,
+                    }
+                }
+                Err(TryRecvError::Disconnected) => break,
+            };
+            match message {
+                Message::Line(line) => self.write(&line),
+                Message::Flush(ack) => {
+                    self.report_drops();
+                    self.flush();
+                    let _ = ack.send(());
+                }
+            }
+        }
+        self.report_drops();
+        self.flush();
+    }
+
+    fn report_drops(&mut self) {
+        let drops = std::mem::take(&mut *self.drops.lock().unwrap_or_else(|p| p.into_inner()));
+        for (_, (workload, count)) in drops {
+            let line = serialize(
+                &self.host,
+                &workload,
+                EventKind::Lost(LostEvent {
+                    what: "event".into(),
+                    place: "sink".into(),
+                    count,
+                }),
+            );
+            self.write(&line);
+        }
+    }
+
+    fn write(&mut self, line: &[u8]) {
+        if let Err(e) = self.out.write_all(line) {
+            self.fail(e);
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Err(e) = self.out.flush() {
+            self.fail(e);
+        }
+    }
+
+    fn fail(&mut self, e: io::Error) {
+        if !self.failed {
+            tracing::error!("writing event log {}: {e}", self.path.display());
+            self.failed = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::LifecycleEvent;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// An output that blocks every write until released, like a stalled pipe reader.
+    struct Gate {
+        open: Arc<AtomicBool>,
+        lines: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Write for Gate {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            while !self.open.load(Ordering::Acquire) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            self.lines.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stalled_output_drops_and_counts_instead_of_blocking() {
+        let open = Arc::new(AtomicBool::new(false));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let gate = Gate {
+            open: open.clone(),
+            lines: lines.clone(),
+        };
+        // Tiny queue and no BufWriter slack: the first line the writer takes blocks it.
+        let sink = EventSink::with_output(Some(Box::new(gate)), "gate".into(), 4);
+        let workload = Workload {
+            cgroup_id: 7,
+            container: None,
+        };
+        let started = std::time::Instant::now();
+        for _ in 0..1000 {
+            sink.emit(
+                &workload,
+                EventKind::Lifecycle(LifecycleEvent::phase("start")),
+            );
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "emit blocked"
+        );
+        let dropped = sink.pending_drops();
+        assert!(dropped > 0, "nothing was dropped");
+        open.store(true, Ordering::Release);
+        sink.flush();
+        let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+        let written = text.lines().filter(|l| l.contains("\"start\"")).count() as u64;
+        let lost: u64 = text
+            .lines()
+            .filter(|l| l.contains("\"lost\""))
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["count"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .sum();
+        assert_eq!(written + lost, 1000, "{text}");
+        assert!(text.contains("\"place\":\"sink\""), "{text}");
     }
 }

@@ -1,8 +1,11 @@
-//! Loading and attaching the embedded eBPF object, and the watch map.
+//! Loading and attaching the embedded eBPF object, and choosing what it watches.
 
-use aya::maps::{HashMap, MapData};
+use super::btf::{self, BtfError};
+use super::selection::Selection;
+use aya::maps::{HashMap, MapData, RingBuf};
 use aya::programs::RawTracePoint;
-use aya::{Ebpf, EbpfError, include_bytes_aligned};
+use aya::{Ebpf, EbpfError, EbpfLoader, include_bytes_aligned};
+use enforcer_common::{RING_BUFFER_BYTES, STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallKey, WatchState};
 
 /// The object `cargo xtask build` compiled; empty when the binary was built without it.
 static EBPF_OBJECT: &[u8] = include_bytes_aligned!(concat!(env!("OUT_DIR"), "/enforcer.bpf.o"));
@@ -16,6 +19,10 @@ pub enum ObserveError {
         "this enforcer binary was built without its eBPF object (build it with `cargo xtask build`)"
     )]
     NoObject,
+    #[error("{0}")]
+    Btf(#[from] BtfError),
+    #[error("ring buffer size {0}: must be a power of two of at least 4096 bytes")]
+    RingBufferSize(u32),
     #[error("loading the eBPF object: {0}")]
     Load(#[from] EbpfError),
     #[error("eBPF program {name}: {source}")]
@@ -30,8 +37,38 @@ pub enum ObserveError {
         #[source]
         source: aya::maps::MapError,
     },
-    #[error("eBPF map {0} is missing from the object")]
+    #[error("eBPF map {0} is missing from the object (or was already taken)")]
     MissingMap(&'static str),
+}
+
+pub(super) fn map_err(name: &'static str) -> impl Fn(aya::maps::MapError) -> ObserveError {
+    move |source| ObserveError::Map { name, source }
+}
+
+/// How the program is loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    /// Size of the ring buffer of detailed events, in bytes.
+    pub ring_buffer_bytes: u32,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            ring_buffer_bytes: RING_BUFFER_BYTES,
+        }
+    }
+}
+
+/// How one cgroup is watched.
+#[derive(Debug, Clone, Default)]
+pub struct WatchSpec {
+    /// Count nothing until the first successful execve in the cgroup returns: a workload the
+    /// enforcer launches joins its cgroup before exec, and the launcher's own calls in
+    /// between are not the workload's.
+    pub from_exec: bool,
+    /// The calls that get detailed events.
+    pub selection: Selection,
 }
 
 /// A loaded and attached observer. Dropping it detaches the programs.
@@ -40,13 +77,27 @@ pub struct Observer {
 }
 
 impl Observer {
-    /// Loads the programs and attaches them to `raw_syscalls:sys_enter` / `sys_exit` as raw
-    /// tracepoints, which need neither tracefs nor BTF.
+    /// Loads with the default options.
     pub fn load() -> Result<Self, ObserveError> {
+        Self::load_with(&LoadOptions::default())
+    }
+
+    /// Loads the programs and attaches them to `raw_syscalls:sys_enter` / `sys_exit` as raw
+    /// tracepoints, which need no tracefs. The kernel's BTF gives the one layout fact the
+    /// program needs (where the i386 compat bit is).
+    pub fn load_with(options: &LoadOptions) -> Result<Self, ObserveError> {
         if EBPF_OBJECT.is_empty() {
             return Err(ObserveError::NoObject);
         }
-        let mut ebpf = Ebpf::load(EBPF_OBJECT)?;
+        let bytes = options.ring_buffer_bytes;
+        if bytes < 4096 || !bytes.is_power_of_two() {
+            return Err(ObserveError::RingBufferSize(bytes));
+        }
+        let status_offset = btf::task_status_offset(std::path::Path::new(btf::VMLINUX_BTF))?;
+        let mut ebpf = EbpfLoader::new()
+            .override_global("TASK_STATUS_OFFSET", &status_offset, true)
+            .map_max_entries("EVENTS", bytes)
+            .load(EBPF_OBJECT)?;
         for name in PROGRAMS {
             let program: &mut RawTracePoint = ebpf
                 .program_mut(name)
@@ -66,35 +117,102 @@ impl Observer {
         Ok(Self { ebpf })
     }
 
-    /// Starts counting the calls of the processes in cgroup `cgroup_id`.
-    pub fn watch(&mut self, cgroup_id: u64) -> Result<(), ObserveError> {
-        self.watched()?
-            .insert(cgroup_id, 1, 0)
-            .map_err(|source| ObserveError::Map {
-                name: "WATCHED",
-                source,
-            })
-    }
-
-    /// Stops counting for `cgroup_id`; its counters stay readable until `forget`.
-    pub fn unwatch(&mut self, cgroup_id: u64) -> Result<(), ObserveError> {
-        match self.watched()?.remove(&cgroup_id) {
-            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
-            Err(source) => Err(ObserveError::Map {
-                name: "WATCHED",
-                source,
-            }),
+    /// Starts (or changes) the watch of cgroup `cgroup_id`.
+    pub fn watch(&mut self, cgroup_id: u64, spec: &WatchSpec) -> Result<(), ObserveError> {
+        self.clear_selection(cgroup_id)?;
+        // The selection goes in before the watch entry that points at it.
+        let mut selected = self.hash::<SyscallKey, u8>("SELECTED")?;
+        for (arch, nr) in spec.selection.listed() {
+            selected
+                .insert(
+                    SyscallKey {
+                        cgroup_id,
+                        nr,
+                        arch,
+                    },
+                    1,
+                    0,
+                )
+                .map_err(map_err("SELECTED"))?;
         }
+        let state = WatchState {
+            state: if spec.from_exec {
+                STATE_AWAIT_EXEC
+            } else {
+                STATE_ACTIVE
+            },
+            select: spec.selection.modes(),
+        };
+        self.hash::<u64, WatchState>("WATCHED")?
+            .insert(cgroup_id, state, 0)
+            .map_err(map_err("WATCHED"))
     }
 
-    fn watched(&mut self) -> Result<HashMap<&mut MapData, u64, u8>, ObserveError> {
+    /// Stops counting for `cgroup_id`; its counters stay readable until [`Observer::forget`].
+    pub fn unwatch(&mut self, cgroup_id: u64) -> Result<(), ObserveError> {
+        match self.hash::<u64, WatchState>("WATCHED")?.remove(&cgroup_id) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+            Err(source) => {
+                return Err(ObserveError::Map {
+                    name: "WATCHED",
+                    source,
+                });
+            }
+        }
+        self.clear_selection(cgroup_id)
+    }
+
+    /// The cgroups watched now.
+    pub fn watched(&self) -> Result<Vec<u64>, ObserveError> {
+        let map: HashMap<&MapData, u64, WatchState> =
+            HashMap::try_from(self.map("WATCHED")?).map_err(map_err("WATCHED"))?;
+        map.keys()
+            .collect::<Result<_, _>>()
+            .map_err(map_err("WATCHED"))
+    }
+
+    /// Takes the ring buffer of detailed events out of the object, for a reader task.
+    pub fn take_events(&mut self) -> Result<RingBuf<MapData>, ObserveError> {
         let map = self
             .ebpf
-            .map_mut("WATCHED")
-            .ok_or(ObserveError::MissingMap("WATCHED"))?;
-        HashMap::try_from(map).map_err(|source| ObserveError::Map {
-            name: "WATCHED",
-            source,
-        })
+            .take_map("EVENTS")
+            .ok_or(ObserveError::MissingMap("EVENTS"))?;
+        RingBuf::try_from(map).map_err(map_err("EVENTS"))
+    }
+
+    fn clear_selection(&mut self, cgroup_id: u64) -> Result<(), ObserveError> {
+        let mut selected = self.hash::<SyscallKey, u8>("SELECTED")?;
+        let keys: Vec<SyscallKey> = selected
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|k| k.cgroup_id == cgroup_id)
+            .collect();
+        for key in keys {
+            match selected.remove(&key) {
+                Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
+                Err(source) => {
+                    return Err(ObserveError::Map {
+                        name: "SELECTED",
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn hash<K: aya::Pod, V: aya::Pod>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<HashMap<&mut MapData, K, V>, ObserveError> {
+        let map = self
+            .ebpf
+            .map_mut(name)
+            .ok_or(ObserveError::MissingMap(name))?;
+        HashMap::try_from(map).map_err(map_err(name))
+    }
+
+    pub(super) fn map(&self, name: &'static str) -> Result<&aya::maps::Map, ObserveError> {
+        self.ebpf.map(name).ok_or(ObserveError::MissingMap(name))
     }
 }

@@ -2,6 +2,8 @@
 
 mod supervise;
 
+pub use supervise::supervise;
+
 pub use crate::cli::OnSupervisorExit;
 
 use crate::cgroup::{CgroupError, WorkloadCgroup};
@@ -32,6 +34,8 @@ pub enum RunError {
     Wait(nix::errno::Errno),
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    Trace(#[from] crate::observe::UnknownSyscall),
     #[error("starting the supervisor watchdog: {0}")]
     Watchdog(nix::errno::Errno),
 }
@@ -79,6 +83,7 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
         Some(path) => policy::load_file(path)?,
         None => policy::builtin(),
     });
+    let observe = crate::observe::ObservePlan::for_launch(&profile, &args.observe)?;
     let cmd = ResolvedCommand::resolve(&args.command).map_err(LaunchError::from)?;
     let sink = Arc::new(EventSink::open(args.events.as_deref())?);
     let name = args
@@ -98,12 +103,14 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
         RunMode::Audit => Mode::Audit,
     };
     config.profile = Some(profile);
+    let observation = crate::observe::Observation::start_for(observe, &sink, &workload);
     let result = supervise::supervise(
         &cmd,
         &filter,
         &cgroup,
         Arc::new(config),
         args.on_supervisor_exit,
+        observation,
     );
     if let Err(e) = cgroup.remove() {
         tracing::warn!("{e}");

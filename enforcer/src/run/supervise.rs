@@ -4,24 +4,25 @@ use super::{EXIT_ENFORCER_FAILED, OnSupervisorExit, RunError};
 use crate::cgroup::WorkloadCgroup;
 use crate::events::{EventKind, LifecycleEvent, SupervisorSummary};
 use crate::launch::{self, Launched, ResolvedCommand};
-use crate::observe::report::{report_counts, start_observer};
+use crate::observe::Observation;
 use crate::profile::CompiledFilter;
 use crate::supervisor::{self, Stats};
 use crate::watchdog::Watchdog;
 use nix::sys::wait::{WaitStatus, waitpid};
 use std::sync::Arc;
 
-/// Launches `cmd` in `cgroup` under `filter`, supervises it, reports, and returns the exit
-/// code of `enforcer run`.
+/// Launches `cmd` in `cgroup` under `filter`, supervises it, reports (finishing the
+/// `observation` of the cgroup, started by the caller), and returns the exit code of
+/// `enforcer run`.
 pub fn supervise(
     cmd: &ResolvedCommand,
     filter: &CompiledFilter,
     cgroup: &WorkloadCgroup,
     config: Arc<supervisor::Config>,
     on_exit: OnSupervisorExit,
+    observation: Option<Observation>,
 ) -> Result<u8, RunError> {
     let (sink, workload) = (&config.sink, &config.workload);
-    let mut observer = start_observer(cgroup.id(), sink, workload);
     // Forked before the runtime starts, while this process has a single thread.
     let watchdog = match on_exit {
         OnSupervisorExit::Kill => Some(Watchdog::spawn(cgroup.path()).map_err(RunError::Watchdog)?),
@@ -44,11 +45,8 @@ pub fn supervise(
         w.dismiss();
     }
     let status = status?;
-    if let Some(obs) = observer.as_mut() {
-        report_counts(obs, sink, workload);
-        if let Err(e) = obs.unwatch(workload.cgroup_id) {
-            tracing::warn!("{e}");
-        }
+    if let Some(observation) = observation {
+        observation.finish();
     }
     let (code, exit_code, signal) = match status {
         WaitStatus::Exited(_, c) => (c as u8, Some(c), None),
@@ -64,6 +62,7 @@ pub fn supervise(
             ..LifecycleEvent::phase("exit")
         }),
     );
+    sink.flush();
     Ok(code)
 }
 

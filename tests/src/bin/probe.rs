@@ -5,10 +5,13 @@
 //!   chmod PATH MODE | fchmod PATH MODE | fchmodat PATH MODE | fchmodat2 PATH MODE FLAGS
 //!   getppid COUNT | mount | unshare | keyctl | clone3 | socket FAMILY | personality VALUE
 //!   touch PATH | exit CODE | kill-self SIGNAL
+//!   i386-getpid | x32-getpid | fork | mixed N (src/probe/observer.rs)
 //! Each call prints `op(args) = ret` or `op(args) = -1 ERRNO (message)`. Numbers take 0o/0x.
 
 #[path = "../probe/supervisor.rs"]
 mod probe_supervisor;
+#[path = "../probe/observer.rs"]
+mod probe_observer;
 
 use std::ffi::CString;
 use std::io::Write;
@@ -112,7 +115,9 @@ fn main() {
                 unsafe { libc::kill(libc::getpid(), num(next()) as i32) };
             }
             other => {
-                if !probe_supervisor::run(other, &mut it) {
+                if !probe_supervisor::run(other, &mut it)
+                    && !probe_observer::run(other, &mut it)
+                {
                     usage(other)
                 }
             }

@@ -1,0 +1,198 @@
+//! `enforcer record`: runs a workload without a filter that refuses anything, in a cgroup of
+//! its own, observes every syscall of every process in it from its exec on, and writes a
+//! Docker-format profile that allows what it did and nothing else.
+
+mod args;
+mod generate;
+mod recording;
+
+pub use generate::profile as generate_profile;
+pub use recording::{ANNOTATION, ArgValues, Recording, RecordingError};
+
+use crate::cgroup::{CgroupError, WorkloadCgroup};
+use crate::cli::{OnSupervisorExit, RecordArgs};
+use crate::events::{self, EventSink, Workload};
+use crate::launch::{LaunchError, ResolvedCommand};
+use crate::observe::{
+    Delivery, Observation, ObserveError, ObservePlan, Selection, SyscallStat, WatchSpec,
+};
+use crate::profile::{self, LoadOptions, ProfileError, ResolveContext};
+use crate::run::{EXIT_ENFORCER_FAILED, RunError};
+use crate::{policy, supervisor};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{0}")]
+    Merge(#[from] RecordingError),
+    #[error("{0}")]
+    Profile(#[from] ProfileError),
+    #[error("{0}")]
+    Events(#[from] events::SinkError),
+    #[error("{0}")]
+    Cgroup(#[from] CgroupError),
+    #[error("{0}")]
+    Launch(#[from] LaunchError),
+    #[error("recording needs the eBPF observer: {0}")]
+    Observer(#[from] ObserveError),
+    #[error("{0}")]
+    Run(#[from] RunError),
+    #[error("--output {}: {source}", file.display())]
+    Output {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the observer delivered no counts for the workload's cgroup")]
+    NoCounts,
+}
+
+impl RecordError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Launch(e) => e.exit_code(),
+            Self::Run(e) => e.exit_code(),
+            _ => EXIT_ENFORCER_FAILED,
+        }
+    }
+}
+
+/// A filter that lets everything through, for every x86 ABI (calls of an ABI a filter does
+/// not list would be killed as a bad architecture, which would change what the workload does).
+const ALLOW_ALL: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32","SCMP_ARCH_AARCH64","SCMP_ARCH_ARM"]}"#;
+
+/// What the observer hands over at the end of the run.
+type Outcome = Arc<Mutex<Option<(Vec<SyscallStat>, Delivery)>>>;
+
+/// Records the workload and writes the profile; returns the workload's exit code.
+pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
+    // Everything that can be refused is checked before anything starts.
+    let previous = args
+        .merge
+        .as_deref()
+        .map(Recording::read_from)
+        .transpose()?;
+    if let Some(out) = &args.output {
+        check_writable(out)?;
+    }
+    let allow_all = profile::parse_str(
+        ALLOW_ALL,
+        Path::new("<record: allow all>"),
+        &LoadOptions::default(),
+    )?
+    .profile
+    .resolve(&ResolveContext::from_system())?
+    .compile()?;
+    let cmd = ResolvedCommand::resolve(&args.command).map_err(LaunchError::from)?;
+    let sink = Arc::new(EventSink::open(args.events.as_deref())?);
+
+    let values = Arc::new(Mutex::new(ArgValues::default()));
+    let outcome: Outcome = Arc::default();
+    let mut plan = ObservePlan::from_args(&args.observe);
+    plan.emit_calls = !args.observe.trace.is_empty();
+    plan.consumer = Some({
+        let values = values.clone();
+        Box::new(move |rec| lock(&values).add(rec))
+    });
+
+    let cgroup = WorkloadCgroup::create(&format!("record-{}", std::process::id()))?;
+    let workload = Arc::new(Workload {
+        cgroup_id: cgroup.id(),
+        container: None,
+    });
+    plan.on_finish = Some({
+        let (outcome, id) = (outcome.clone(), cgroup.id());
+        Box::new(move |stats, delivery| {
+            *lock(&outcome) = Some((stats.get(&id).cloned().unwrap_or_default(), *delivery));
+        })
+    });
+    let started = Observation::start(plan, sink.clone(), workload.clone())
+        .and_then(|o| o.watch(workload.clone(), &watch_spec()).map(|()| o));
+    let observation = match started {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = cgroup.remove();
+            return Err(e.into());
+        }
+    };
+    let mut config = supervisor::Config::new(Arc::new(policy::builtin()), sink.clone(), workload);
+    config.cgroup = Some(cgroup.path().to_owned());
+    let result = crate::run::supervise(
+        &cmd,
+        &allow_all,
+        &cgroup,
+        Arc::new(config),
+        OnSupervisorExit::Enosys,
+        Some(observation),
+    );
+    if let Err(e) = cgroup.remove() {
+        tracing::warn!("{e}");
+    }
+    let code = result?;
+
+    let (stats, delivery) = lock(&outcome).take().ok_or(RecordError::NoCounts)?;
+    let complete = delivery.ring_buffer_full == 0 && delivery.submitted == delivery.received;
+    if !complete {
+        tracing::warn!(
+            "detailed events were lost ({} of {}): argument-aware syscalls are allowed by name",
+            delivery.submitted.saturating_sub(delivery.received) + delivery.ring_buffer_full,
+            delivery.submitted + delivery.ring_buffer_full
+        );
+    }
+    let values = std::mem::take(&mut *lock(&values));
+    let mut recording = Recording::of_run(&stats, values, complete);
+    for (abi, calls) in &recording.other_abis {
+        let names: Vec<&str> = calls.keys().map(String::as_str).collect();
+        tracing::warn!(
+            "the workload made {abi} calls ({}); the profile allows the native ABI only",
+            names.join(", ")
+        );
+    }
+    if let Some(previous) = previous {
+        recording.merge(previous);
+    }
+    write_profile(args.output.as_deref(), &recording)?;
+    Ok(code)
+}
+
+/// The watch of a recorded workload: from its exec on, with the argument-aware syscalls in
+/// detail.
+fn watch_spec() -> WatchSpec {
+    WatchSpec {
+        from_exec: true,
+        selection: Selection::named(&args::names()).expect("the argument-aware names exist"),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn check_writable(out: &Path) -> Result<(), RecordError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .map(drop)
+        .map_err(|source| RecordError::Output {
+            file: out.to_owned(),
+            source,
+        })
+}
+
+fn write_profile(out: Option<&Path>, recording: &Recording) -> Result<(), RecordError> {
+    let mut text = serde_json::to_string_pretty(&generate_profile(recording))
+        .expect("profiles serialize to JSON");
+    text.push('\n');
+    match out {
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+        Some(file) => std::fs::write(file, text).map_err(|source| RecordError::Output {
+            file: file.to_owned(),
+            source,
+        }),
+    }
+}
