@@ -22,7 +22,9 @@ pub struct Watchdog {
 
 impl Watchdog {
     /// Forks the watchdog for the cgroup at `cgroup`. Call before the async runtime starts:
-    /// the child then forks from a single-threaded process.
+    /// the child then forks from a single-threaded process. The watchdog keeps its inherited
+    /// copy of the seccomp listener open: when the enforcer dies, the workload's pending
+    /// notified calls then stay parked (instead of failing with ENOSYS) until it is killed.
     pub fn spawn(cgroup: &Path) -> nix::Result<Self> {
         let kill = CString::new(cgroup.join("cgroup.kill").as_os_str().as_bytes())
             .map_err(|_| nix::errno::Errno::EINVAL)?;

@@ -8,6 +8,8 @@ use std::process::{Command, ExitStatus};
 pub struct Binaries {
     pub enforcer: PathBuf,
     pub probe: PathBuf,
+    /// The minimal supervisor the notify benchmark compares against.
+    pub notify_baseline: PathBuf,
 }
 
 /// Variables the outer `cargo xtask` sets that would make an inner cargo use the wrong
@@ -48,6 +50,7 @@ pub fn all(root: &Path) -> Result<Binaries> {
     Ok(Binaries {
         enforcer: root.join("target/release/enforcer"),
         probe: root.join("target/release/probe"),
+        notify_baseline: root.join("target/release/notify-baseline"),
     })
 }
 

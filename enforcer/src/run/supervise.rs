@@ -23,14 +23,22 @@ pub fn supervise(
     observation: Option<Observation>,
 ) -> Result<u8, RunError> {
     let (sink, workload) = (&config.sink, &config.workload);
-    // Forked before the runtime starts, while this process has a single thread.
-    let watchdog = match on_exit {
-        OnSupervisorExit::Kill => Some(Watchdog::spawn(cgroup.path()).map_err(RunError::Watchdog)?),
-        OnSupervisorExit::Enosys => None,
-    };
     let procs = cgroup.procs_file()?;
     let launched = launch::spawn(cmd, filter, &procs)?;
     drop(procs);
+    // Forked before the runtime starts, while this process has a single thread, and after the
+    // launch, so that it inherits the listener.
+    let watchdog = match on_exit {
+        OnSupervisorExit::Kill => match Watchdog::spawn(cgroup.path()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                let _ = nix::sys::signal::kill(launched.pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = waitpid(launched.pid, None);
+                return Err(RunError::Watchdog(e));
+            }
+        },
+        OnSupervisorExit::Enosys => None,
+    };
     sink.emit(
         workload,
         EventKind::Lifecycle(LifecycleEvent {

@@ -20,6 +20,24 @@ pub fn run<'a>(op: &str, args: &mut impl Iterator<Item = &'a str>) -> bool {
             let (a, d, n) = (next().to_owned(), next().to_owned(), num(next()));
             chmod_race(&a, &d, n as u64);
         }
+        // chmod-signalled PATH N: N chmods to 0644 while another thread keeps signalling the
+        // calling thread (SIGUSR1, handler with SA_RESTART).
+        "chmod-signalled" => {
+            let (p, n) = (next().to_owned(), num(next()));
+            chmod_signalled(&p, n as u64);
+        }
+        // bench-chmod N PATH MODE: times N chmod calls, prints the mean in ns per call.
+        "bench-chmod" => {
+            let (n, p, m) = (num(next()), path(next()), num(next()));
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                sys(libc::SYS_chmod, &[p.as_ptr() as i64, m]);
+            }
+            println!(
+                "bench-chmod n={n} ns_per_call={}",
+                start.elapsed().as_nanos() / n.max(1) as u128
+            );
+        }
         // fchmodat-dir DIR NAME MODE: fchmodat relative to an open directory fd.
         "fchmodat-dir" => {
             let (d, name, m) = (path(next()), path(next()), num(next()));
@@ -155,4 +173,43 @@ fn chmod_race(allowed: &str, denied: &str, n: u64) {
     stop.store(true, Ordering::Relaxed);
     flipper.join().expect("flipper");
     println!("chmod-race n={n} ok={ok} errors={errors:?}");
+}
+
+extern "C" fn on_usr1(_: libc::c_int) {}
+
+fn chmod_signalled(p: &str, n: u64) {
+    // SAFETY: installing a handler that does nothing, with SA_RESTART.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_usr1 as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let stop = Arc::new(AtomicBool::new(false));
+    let signaller = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut sent = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: signalling a thread of this process.
+                unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGUSR1) };
+                sent += 1;
+            }
+            sent
+        })
+    };
+    let c = path(p);
+    let (mut ok, mut other) = (0u64, 0u64);
+    for _ in 0..n {
+        if sys(libc::SYS_chmod, &[c.as_ptr() as i64, 0o644]) == 0 {
+            ok += 1;
+        } else {
+            other += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let sent = signaller.join().expect("signaller");
+    println!("chmod-signalled ok={ok} other={other} signals={sent}");
 }

@@ -1,0 +1,250 @@
+//! The supervisor under load, when it dies, and in audit mode.
+
+use enforcer_tests::*;
+use serde_json::Value;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn wait_for(p: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !p.exists() {
+        assert!(Instant::now() < deadline, "{} never appeared", p.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts `enforcer run OPTS -- probe touch READY wait-file GO chmod F 0644 touch DONE`,
+/// freezes the enforcer once the workload is ready, lets the workload make its notified
+/// chmod, kills the enforcer, and returns what the workload printed.
+fn kill_supervisor_during_a_call(opts: &[&str]) -> (String, Scratch, std::path::PathBuf) {
+    require_root();
+    let s = Scratch::new();
+    let f = s.file("f", 0o600);
+    let (ready, go, done) = (s.path("ready"), s.path("go"), s.path("done"));
+    let cgroup = format!("kill-test-{}", std::process::id());
+    let mut child = Command::new(enforcer_bin())
+        .args(["run", "--cgroup", &cgroup])
+        .args(opts)
+        .arg("--")
+        .arg(probe_bin())
+        .args([
+            "touch",
+            ready.to_str().unwrap(),
+            "wait-file",
+            go.to_str().unwrap(),
+            "chmod",
+            f.to_str().unwrap(),
+            "0644",
+            "touch",
+            done.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn enforcer");
+    wait_for(&ready);
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    std::fs::write(&go, b"").unwrap();
+    // The workload is now parked in its notified chmod, which nobody receives.
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    // The enforcer could not clean up after itself: remove its (now empty) cgroup.
+    let cg = std::path::Path::new(
+        if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+            "/sys/fs/cgroup"
+        } else {
+            "/sys/fs/cgroup/unified"
+        },
+    )
+    .join("enforcer")
+    .join(&cgroup);
+    let _ = std::fs::write(cg.join("cgroup.kill"), b"1");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::remove_dir(&cg).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (out, s, f)
+}
+
+#[test]
+fn supervisor_killed_while_a_call_waits_gives_enosys() {
+    let (out, s, f) = kill_supervisor_during_a_call(&[]);
+    assert!(
+        out.contains("= -1 ENOSYS"),
+        "the parked chmod failed with ENOSYS: {out}"
+    );
+    assert_eq!(mode_of(&f), 0o600, "the file is unchanged");
+    wait_for(&s.path("done"));
+}
+
+#[test]
+fn on_supervisor_exit_kill_kills_the_workload() {
+    let (out, s, f) = kill_supervisor_during_a_call(&["--on-supervisor-exit", "kill"]);
+    assert!(
+        !out.contains("chmod("),
+        "the workload never returned from its chmod: {out}"
+    );
+    assert_eq!(mode_of(&f), 0o600);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!s.path("done").exists(), "the workload was killed");
+}
+
+fn exit_event(events: &[Value]) -> Value {
+    events_of(events, "lifecycle")
+        .into_iter()
+        .find(|e| e["phase"] == "exit")
+        .expect("exit event")
+        .clone()
+}
+
+#[test]
+fn sixty_four_threads_of_notified_calls_are_all_answered_exactly() {
+    let s = Scratch::new();
+    let f = s.file("f", 0o600);
+    let events = s.path("events.jsonl");
+    let out = run_probe(
+        &[],
+        &events,
+        &["chmod-threads", "64", "10000", f.to_str().unwrap()],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text} {}", stderr(&out));
+    // Built-in policy: 0644 allowed, 04755 denied, alternately.
+    assert!(
+        text.contains("chmod-threads ok=320000 eperm=320000 other=0"),
+        "{text}"
+    );
+    let all = read_events(&events);
+    let sum = &exit_event(&all)["supervisor"];
+    assert_eq!(
+        (
+            sum["allowed"].as_u64(),
+            sum["denied"].as_u64(),
+            sum["stale"].as_u64()
+        ),
+        (Some(320000), Some(320000), Some(0)),
+        "{sum}"
+    );
+    let max_rss_kb = sum["max_rss_kb"].as_u64().unwrap();
+    eprintln!("supervisor peak RSS after 640000 notified calls: {max_rss_kb} KiB");
+    assert!(
+        max_rss_kb < 100 * 1024,
+        "supervisor memory stays bounded: {max_rss_kb} KiB"
+    );
+    assert_eq!(
+        events_of(&all, "decision").len(),
+        640000,
+        "one decision event per call"
+    );
+}
+
+#[test]
+fn audit_mode_runs_what_the_profile_denies_and_reports_each_call() {
+    let s = Scratch::new();
+    let f = s.file("f", 0o600);
+    let events = s.path("events.jsonl");
+    let seed = shared_profile("seed-chmod-errno.json");
+    let out = run_probe(
+        &["--mode", "audit", "--profile", seed.to_str().unwrap()],
+        &events,
+        &[
+            "chmod",
+            f.to_str().unwrap(),
+            "0640",
+            "chmod",
+            f.to_str().unwrap(),
+            "0604",
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text} {}", stderr(&out));
+    assert_eq!(
+        text.lines().filter(|l| l.ends_with("= 0")).count(),
+        2,
+        "both calls ran: {text}"
+    );
+    assert_eq!(mode_of(&f), 0o604);
+    let all = read_events(&events);
+    let would: Vec<&Value> = events_of(&all, "decision")
+        .into_iter()
+        .filter(|e| e["outcome"] == "would-deny")
+        .collect();
+    assert_eq!(would.len(), 2, "{would:?}");
+    for e in would {
+        assert_eq!(e["syscall"], "chmod");
+        assert!(
+            e["rule"]
+                .as_str()
+                .unwrap()
+                .starts_with("profile:$.syscalls[0]"),
+            "names the profile entry: {e}"
+        );
+        assert_eq!(e["would"], "SCMP_ACT_ERRNO(EPERM)", "{e}");
+        assert_eq!(e["errno"], libc::EPERM);
+    }
+}
+
+#[test]
+fn audit_mode_reports_policy_and_default_profile_denials() {
+    let s = Scratch::new();
+    let f = s.file("f", 0o600);
+    let events = s.path("events.jsonl");
+    let out = run_probe(
+        &["--mode", "audit"],
+        &events,
+        &[
+            "chmod",
+            f.to_str().unwrap(),
+            "04755",
+            "keyctl",
+            "clone3",
+            "chmod",
+            f.to_str().unwrap(),
+            "0644",
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text} {}", stderr(&out));
+    assert!(
+        !text.contains("EPERM"),
+        "nothing is denied in audit mode: {text}"
+    );
+    let all = read_events(&events);
+    let d = events_of(&all, "decision");
+    let would: Vec<(&str, &str)> = d
+        .iter()
+        .filter(|e| e["outcome"] == "would-deny")
+        .map(|e| (e["syscall"].as_str().unwrap(), e["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(would.len(), 3, "one would-deny per denied call: {would:?}");
+    assert_eq!(would[0], ("chmod", "builtin:chmod-dangerous-mode"));
+    assert_eq!(would[1].0, "keyctl");
+    assert_eq!(would[2].0, "clone3");
+    let clone3 = d.iter().find(|e| e["syscall"] == "clone3").unwrap();
+    assert_eq!(
+        clone3["would"], "SCMP_ACT_ERRNO(ENOSYS)",
+        "Docker's default answers clone3 with ENOSYS: {clone3}"
+    );
+    assert!(
+        text.contains("clone3(NULL, 0) = -1 EINVAL"),
+        "clone3 reached the kernel: {text}"
+    );
+    assert!(
+        would[1].1.starts_with("profile:") && would[2].1.starts_with("profile:"),
+        "{would:?}"
+    );
+    assert_eq!(
+        d.iter().filter(|e| e["outcome"] == "allowed").count(),
+        1,
+        "the safe chmod is allowed as usual"
+    );
+}
