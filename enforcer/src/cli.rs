@@ -87,6 +87,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub allow_unknown_syscalls: bool,
     #[command(flatten)]
+    pub caps: CapArgs,
+    /// Run as UID[:GID] (numbers or names), as `docker run --user`: a user other than root
+    /// keeps no capabilities (the bounding set stays for the profile's includes).
+    #[arg(long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    #[command(flatten)]
     pub observe: ObserveArgs,
     /// The workload and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
@@ -120,13 +126,56 @@ pub enum RunMode {
     Audit,
 }
 
+/// The workload's capabilities, as `docker run`: Docker's default set with these changes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CapArgs {
+    /// Add a capability (SYS_ADMIN, CAP_SYS_ADMIN, or ALL); repeatable.
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (or ALL); repeatable.
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
-    /// Validate profiles: parse, resolve for this host and compile, without running anything.
+    /// Validate profiles: parse, resolve for this host, compile and lint, without running
+    /// anything. Lints are warnings (exit 0) unless --strict.
     Check {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Fail (exit 125) on any warning or lint.
+        #[arg(long)]
+        strict: bool,
         #[arg(long)]
         allow_unknown_syscalls: bool,
+        #[command(flatten)]
+        caps: CapArgs,
+    },
+    /// What the profile does with every syscall of this arch, and which entry says so.
+    Explain {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Only this syscall; repeatable.
+        #[arg(long = "syscall", value_name = "NAME")]
+        syscalls: Vec<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        allow_unknown_syscalls: bool,
+        #[command(flatten)]
+        caps: CapArgs,
+    },
+    /// What changes from OLD to NEW, per syscall; exit 1 when they differ, as diff(1).
+    Diff {
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        #[arg(long)]
+        allow_unknown_syscalls: bool,
+        #[command(flatten)]
+        caps: CapArgs,
     },
 }

@@ -1,13 +1,14 @@
 //! enforcer: seccomp profiles, a runtime supervisor for notified calls, and eBPF observation.
 
 pub mod cgroup;
-pub mod check;
 pub mod cli;
 pub mod events;
+pub mod families;
 pub mod launch;
 pub mod observe;
 pub mod policy;
 pub mod profile;
+pub mod profile_cmd;
 pub mod record;
 pub mod run;
 pub mod supervisor;

@@ -31,10 +31,7 @@ fn main() -> ExitCode {
                 ExitCode::from(e.exit_code())
             }
         },
-        Command::Profile(ProfileCommand::Check {
-            files,
-            allow_unknown_syscalls,
-        }) => ExitCode::from(enforcer::check::check_files(&files, allow_unknown_syscalls)),
+        Command::Profile(command) => ExitCode::from(profile_command(command)),
         Command::Record(args) => match enforcer::record::record(&args) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
@@ -49,5 +46,36 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ENFORCER_FAILED)
             }
         },
+    }
+}
+
+fn profile_command(command: ProfileCommand) -> u8 {
+    use enforcer::profile_cmd::{ExplainOptions, check_files, diff_files, explain_file};
+    match command {
+        ProfileCommand::Check {
+            files,
+            strict,
+            allow_unknown_syscalls,
+            caps,
+        } => check_files(&files, &caps, strict, allow_unknown_syscalls),
+        ProfileCommand::Explain {
+            file,
+            syscalls,
+            json,
+            allow_unknown_syscalls,
+            caps,
+        } => explain_file(&ExplainOptions {
+            file,
+            syscalls,
+            caps,
+            json,
+            allow_unknown_syscalls,
+        }),
+        ProfileCommand::Diff {
+            old,
+            new,
+            allow_unknown_syscalls,
+            caps,
+        } => diff_files(&old, &new, &caps, allow_unknown_syscalls),
     }
 }

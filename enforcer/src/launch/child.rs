@@ -1,11 +1,13 @@
 //! What the forked child does before exec. Only raw, async-signal-safe system calls on memory
 //! prepared before the fork: the parent may have other threads, so no allocation, no locks.
 //!
-//! The calls made after the filter is installed are only `write`, `read`, `close`, `execve`
-//! and `exit_group`; the profile module refuses profiles that notify them, so the hand-off can
-//! never wait on its own supervisor.
+//! Capabilities and identity are dropped before the filter is installed (privileges.rs says
+//! why that order), so the calls made after the filter is installed are only `write`, `read`,
+//! `close`, `execve` and `exit_group`; the profile module refuses profiles that notify them,
+//! so the hand-off can never wait on its own supervisor.
 
 use super::ResolvedCommand;
+use super::privileges::PrivilegePlan;
 use crate::profile::CompiledFilter;
 use nix::errno::Errno;
 use std::os::fd::RawFd;
@@ -19,6 +21,8 @@ pub enum Stage {
     Seccomp = 3,
     Handoff = 4,
     Exec = 5,
+    Capabilities = 6,
+    Identity = 7,
 }
 
 impl Stage {
@@ -29,6 +33,8 @@ impl Stage {
             Self::Seccomp => "installing the seccomp filter",
             Self::Handoff => "handing the listener over",
             Self::Exec => "exec",
+            Self::Capabilities => "dropping capabilities",
+            Self::Identity => "switching to the user (setgroups, setresgid, setresuid)",
         }
     }
 
@@ -45,6 +51,8 @@ impl Stage {
             2 => Self::Cgroup,
             3 => Self::Seccomp,
             4 => Self::Handoff,
+            6 => Self::Capabilities,
+            7 => Self::Identity,
             _ => Self::Exec,
         };
         (
@@ -61,6 +69,7 @@ pub struct ChildPlan {
     prog: libc::sock_fprog,
     filter_flags: libc::c_ulong,
     notify: bool,
+    privileges: PrivilegePlan,
     cgroup_procs: RawFd,
     listener_tx: RawFd,
     ack_rx: RawFd,
@@ -97,6 +106,8 @@ impl ChildPlan {
             },
             filter_flags: flags,
             notify: filter.notify,
+            // SAFETY: geteuid cannot fail.
+            privileges: PrivilegePlan::new(&cmd.credentials, unsafe { libc::geteuid() } == 0),
             cgroup_procs,
             listener_tx,
             ack_rx,
@@ -117,9 +128,14 @@ impl ChildPlan {
             if libc::write(self.cgroup_procs, b"0".as_ptr().cast(), 1) != 1 {
                 self.fail(Stage::Cgroup, 125);
             }
-            // Root (CAP_SYS_ADMIN) may install a filter without no_new_privs, as runc does;
-            // setting it would break setuid programs inside the workload.
-            if libc::geteuid() != 0 && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            if let Err(stage) = self.privileges.apply() {
+                self.fail(stage, 125);
+            }
+            // With the CAP_SYS_ADMIN the drop kept, the filter goes in without no_new_privs,
+            // as runc does; setting it would break setuid programs inside the workload.
+            if self.privileges.no_new_privs
+                && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            {
                 self.fail(Stage::Seccomp, 125);
             }
             let fd = libc::syscall(

@@ -1,6 +1,7 @@
 //! Resolving the workload's command before anything is started, so that a missing command is
 //! reported (127) without forking.
 
+use super::identity::Credentials;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -16,11 +17,13 @@ pub enum CommandError {
     Empty,
 }
 
-/// An executable path and argv, as C strings ready for execve.
+/// An executable path and argv, as C strings ready for execve, and whom it runs as.
 #[derive(Debug, Clone)]
 pub struct ResolvedCommand {
     pub path: CString,
     pub argv: Vec<CString>,
+    /// Docker's default capabilities as root unless [`ResolvedCommand::with_credentials`].
+    pub credentials: Credentials,
 }
 
 impl ResolvedCommand {
@@ -47,7 +50,13 @@ impl ResolvedCommand {
         Ok(Self {
             path: c(path.as_os_str())?,
             argv: args.iter().map(|a| c(a)).collect::<Result<_, _>>()?,
+            credentials: Credentials::default(),
         })
+    }
+
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     pub fn display(&self) -> String {

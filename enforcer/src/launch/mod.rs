@@ -1,11 +1,15 @@
 //! Starting a workload under a seccomp filter: resolve the command, fork, move the child into
-//! its cgroup, install the filter just before exec, and hand the notify listener to the
-//! supervisor without the child making any call the filter could notify.
+//! its cgroup, drop its capabilities and identity, install the filter just before exec, and
+//! hand the notify listener to the supervisor without the child making any call the filter
+//! could notify.
 
 mod child;
 mod command;
+mod identity;
+mod privileges;
 
 pub use command::{CommandError, ResolvedCommand};
+pub use identity::{Credentials, IdentityError, UserIds};
 
 use crate::profile::CompiledFilter;
 use child::{ChildPlan, Stage};
@@ -21,6 +25,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 pub enum LaunchError {
     #[error("{0}")]
     Command(#[from] CommandError),
+    #[error("{0}")]
+    Identity(#[from] IdentityError),
     #[error("cannot execute {path}: {errno}")]
     Exec { path: String, errno: Errno },
     #[error("workload set-up failed at {stage}: {errno}")]

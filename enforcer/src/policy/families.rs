@@ -1,15 +1,7 @@
-//! Alias families: syscalls that do the same thing by other names, so that a rule for one
-//! covers all of them (a rule for `chmod` alone is walked around with `fchmodat`).
+//! Alias families (the table is shared with `profile check`: see crate::families) and the
+//! named arguments of the syscalls the policy knows by signature.
 
-/// The chmod family: every way to change a file's mode.
-pub const CHMOD: &[&str] = &["chmod", "fchmod", "fchmodat", "fchmodat2"];
-
-/// `@name` → members.
-pub const FAMILIES: &[(&str, &[&str])] = &[("chmod", CHMOD)];
-
-pub fn family(name: &str) -> Option<&'static [&'static str]> {
-    FAMILIES.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
-}
+pub use crate::families::{CHMOD, FAMILIES, family};
 
 /// Width of a register argument as the kernel reads it; comparisons truncate to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

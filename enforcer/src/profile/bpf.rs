@@ -8,6 +8,8 @@ use super::arch::Arch;
 // Opcodes (linux/filter.h) and offsets in struct seccomp_data.
 const BPF_LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const BPF_JMP_JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const BPF_JMP_JGT_K: u16 = 0x25; // BPF_JMP | BPF_JGT | BPF_K
+const BPF_JMP_JSET_K: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
 const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K
 const OFFSET_NR: u32 = 0;
 const OFFSET_ARCH: u32 = 4;
@@ -42,6 +44,51 @@ pub(crate) fn stub(rules: &[StubRule]) -> Vec<libc::sock_filter> {
             insn(BPF_JMP_JEQ_K, 0, 1, rule.nr),
             insn(BPF_RET_K, 0, 0, rule.ret),
         ]);
+    }
+    out
+}
+
+/// Which calls of one AUDIT_ARCH an [`EnosysBlock`] looks at: x86_64 and x32 share
+/// AUDIT_ARCH_X86_64 and differ by bit 30 of the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum X32Bit {
+    /// The arch has no x32 ABI: every number.
+    Any,
+    /// Numbers without bit 30 (x86_64 proper).
+    Clear,
+    /// Numbers with bit 30 (x32).
+    Set,
+}
+
+/// runc's ENOSYS stub for one ABI: a call numbered above `newest` gets ENOSYS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EnosysBlock {
+    pub audit_arch: u32,
+    pub x32: X32Bit,
+    pub newest: u32,
+}
+
+const RET_ERRNO_ENOSYS: u32 = 0x0005_0000 | libc::ENOSYS as u32;
+
+/// Self-contained blocks like [`stub`]'s (short jumps, fall through when they do not
+/// decide), so this goes in front of the rest unchanged. Unsigned comparison, as runc's.
+pub(crate) fn enosys_stub(blocks: &[EnosysBlock]) -> Vec<libc::sock_filter> {
+    const X32_BIT: u32 = 0x4000_0000;
+    let mut out = Vec::with_capacity(blocks.len() * 6);
+    for b in blocks {
+        // Instructions after the arch check: [jset], jgt, ret.
+        let after_arch_check: u8 = if b.x32 == X32Bit::Any { 3 } else { 4 };
+        out.push(insn(BPF_LD_W_ABS, 0, 0, OFFSET_ARCH));
+        out.push(insn(BPF_JMP_JEQ_K, 0, after_arch_check, b.audit_arch));
+        out.push(insn(BPF_LD_W_ABS, 0, 0, OFFSET_NR));
+        match b.x32 {
+            X32Bit::Any => {}
+            // Skip the jgt and the ret when the call is of the other ABI.
+            X32Bit::Clear => out.push(insn(BPF_JMP_JSET_K, 2, 0, X32_BIT)),
+            X32Bit::Set => out.push(insn(BPF_JMP_JSET_K, 0, 2, X32_BIT)),
+        }
+        out.push(insn(BPF_JMP_JGT_K, 0, 1, b.newest));
+        out.push(insn(BPF_RET_K, 0, 0, RET_ERRNO_ENOSYS));
     }
     out
 }

@@ -15,7 +15,7 @@ pub(crate) const DOCKER_DEFAULT_JSON: &str = include_str!("docker-default.json")
 pub const BUILTIN_ORIGIN: &str = "<builtin:docker-default>";
 
 /// The chmod family: a rule for one member without the others is a bypass (DESIGN rule 4).
-pub const CHMOD_FAMILY: [&str; 4] = ["chmod", "fchmod", "fchmodat", "fchmodat2"];
+pub const CHMOD_FAMILY: &[&str] = crate::families::CHMOD;
 
 /// Docker's default profile, parsed (a unit test guarantees that it parses and validates).
 pub fn builtin_default() -> Profile {
@@ -38,5 +38,5 @@ pub fn builtin_default() -> Profile {
 pub fn builtin_resolved(ctx: &ResolveContext) -> Result<ResolvedProfile, ProfileError> {
     Ok(builtin_default()
         .resolve(ctx)?
-        .with_notify_overlay(&CHMOD_FAMILY))
+        .with_notify_overlay(CHMOD_FAMILY))
 }

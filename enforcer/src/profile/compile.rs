@@ -9,6 +9,8 @@
 //!   runc does, so that i386 socket calls get libseccomp's socketcall handling);
 //! - other arches, names libseccomp does not know: a BPF stub in front of the program for
 //!   unconditional rules; a conditional one is an error (never a silent skip).
+//!
+//! In front of everything, runc's ENOSYS stub for syscalls newer than the profile (enosys.rs).
 
 use super::HANDOFF_SYSCALLS;
 use super::arch::Arch;
@@ -70,7 +72,8 @@ impl ResolvedProfile {
             ctx.set_ctl_optimize(2)
                 .map_err(|e| self.filter_error(format!("set optimize level 2: {e}")))?;
         }
-        let mut program = bpf::stub(&stub);
+        let mut program = bpf::enosys_stub(&self.enosys_blocks());
+        program.extend(bpf::stub(&stub));
         program.extend(self.export(&ctx)?);
         if program.len() > bpf::MAX_INSNS {
             return Err(self.filter_error(format!(
@@ -95,15 +98,24 @@ impl ResolvedProfile {
         })
     }
 
-    /// Validation refuses these already; the overlay and public fields could bring them back.
+    /// Validation refuses these in profiles already; the overlay and public fields could bring
+    /// them back. A NOTIFY default is safe only when every hand-off call has an unconditional
+    /// rule of another action (audit mode's filter does that).
     fn check_notify(&self) -> Result<(), ProfileError> {
         let invalid = |json_path: &str, problem| ProfileError::Invalid {
             file: self.origin.clone(),
             json_path: json_path.to_string(),
             problem,
         };
-        if self.default_action == Action::Notify {
-            return Err(invalid("$.defaultAction", Problem::NotifyDefault));
+        let decided = |syscall: &str| {
+            self.rules_for(syscall)
+                .any(|r| r.conditions.is_empty() && r.action != Action::Notify)
+        };
+        if self.default_action == Action::Notify && !HANDOFF_SYSCALLS.iter().all(|s| decided(s)) {
+            return Err(invalid(
+                &self.field_path("defaultAction"),
+                Problem::NotifyDefault,
+            ));
         }
         let handoff = (self.rules.iter())
             .find(|r| r.action == Action::Notify && HANDOFF_SYSCALLS.contains(&r.syscall.as_str()));

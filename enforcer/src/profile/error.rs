@@ -145,6 +145,16 @@ pub enum Problem {
     )]
     NotifyHandoff(String),
     #[error(
+        "SCMP_ACT_NOTIFY at {rule} but no listenerPath: an OCI runtime (runc, crun) would have \
+         no seccomp agent to hand the notifications to, and refuses the config"
+    )]
+    NotifyWithoutListener { rule: String },
+    #[error(
+        "SCMP_ACT_NOTIFY needs Linux 5.6 or later (seccomp listeners, and pidfd_getfd to hand \
+         the listener over); this kernel is {}.{}", .kernel.0, .kernel.1
+    )]
+    NotifyUnsupportedKernel { kernel: (u32, u32) },
+    #[error(
         "argument {index} is compared more than once while other arguments are compared too; \
          runc would turn every comparison of this entry into a rule of its own (OR), dropping \
          the AND with the other arguments: split the entry"

@@ -146,6 +146,17 @@ pub fn syscall_name<A: TryInto<Arch>>(nr: i64, arch: A) -> Option<String> {
     table_name(nr, arch).map(str::to_string)
 }
 
+/// Every syscall the tables know on `arch`, as (number, name), by number: the `syscalls`
+/// crate's table and libseccomp's (the crate's is the longer one where it has one).
+pub fn syscalls_of(arch: Arch) -> Vec<(u32, String)> {
+    // Where the crate has no table, libseccomp's numbers stay below this.
+    const WITHOUT_TABLE: i64 = 1024;
+    let end = with_table!(arch, |T| Some(i64::from(T::last().id()) + 1)).unwrap_or(WITHOUT_TABLE);
+    (0..end)
+        .filter_map(|nr| Some((nr as u32, syscall_name(nr, arch)?)))
+        .collect()
+}
+
 /// How a rule for one name goes into the filter of one arch (see compile.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Plan {

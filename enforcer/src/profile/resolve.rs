@@ -32,7 +32,7 @@
 //!    arguments are compared too.
 
 use super::arch::Arch;
-use super::error::{ProfileError, Warning};
+use super::error::{Problem, ProfileError, Warning};
 use super::model::{Filter, Profile, SyscallRule};
 use super::precedence;
 use super::types::{Action, ArgCond, Flag, KernelVersion, parse_release};
@@ -56,6 +56,10 @@ pub const DOCKER_DEFAULT_CAPS: &[&str] = &[
     "CAP_KILL",
     "CAP_AUDIT_WRITE",
 ];
+
+/// The kernel that can deliver notifications the launcher's way: seccomp listeners (5.0) and
+/// pidfd_getfd for the hand-off (5.6).
+pub const NOTIFY_MIN_KERNEL: KernelVersion = (5, 6);
 
 /// What resolution depends on: the workload's capabilities (bounding set) and the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +135,8 @@ pub struct ResolvedRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedProfile {
     pub origin: PathBuf,
+    /// JSON path of the profile object: `$`, or `$.linux.seccomp` in an OCI config.
+    pub root_path: String,
     pub default_action: Action,
     pub default_errno: Option<u32>,
     /// The native arch first.
@@ -164,8 +170,18 @@ impl Profile {
             }
         }
         let (rules, warnings) = precedence::apply(rules, self.default_action, &self.origin)?;
+        if let Some(rule) = rules.iter().find(|r| r.action == Action::Notify)
+            && ctx.kernel < NOTIFY_MIN_KERNEL
+        {
+            return Err(ProfileError::Invalid {
+                file: self.origin.clone(),
+                json_path: rule.json_path.clone(),
+                problem: Problem::NotifyUnsupportedKernel { kernel: ctx.kernel },
+            });
+        }
         Ok(ResolvedProfile {
             origin: self.origin.clone(),
+            root_path: self.root_path.clone(),
             default_action: self.default_action,
             default_errno: self.default_errno,
             arches: self.arches_for(ctx.native_arch),
@@ -216,9 +232,10 @@ fn applies(entry: &SyscallRule, ctx: &ResolveContext) -> bool {
 }
 
 impl ResolvedProfile {
-    /// Whether any rule hands calls to the supervisor.
+    /// Whether any rule, or the default action, hands calls to the supervisor.
     pub fn has_notify(&self) -> bool {
-        self.rules.iter().any(|r| r.action == Action::Notify)
+        self.default_action == Action::Notify
+            || self.rules.iter().any(|r| r.action == Action::Notify)
     }
 
     /// The syscalls some rule notifies.
@@ -245,6 +262,12 @@ impl ResolvedProfile {
             });
         }
         self
+    }
+
+    /// JSON path of a top-level field, like `$.defaultAction` (`$.linux.seccomp.defaultAction`
+    /// in an OCI config).
+    pub fn field_path(&self, field: &str) -> String {
+        super::load::join_path(&self.root_path, field)
     }
 
     /// The rules of one syscall, in order (for explain).

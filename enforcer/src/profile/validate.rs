@@ -134,6 +134,8 @@ impl Validator<'_> {
         let rules: Vec<SyscallRule> = (syscalls.into_iter().enumerate())
             .filter_map(|(i, s)| self.entry(i, s))
             .collect();
+        let listener_path = raw.listener_path.filter(|s| !s.is_empty());
+        self.notify_delivery(&rules, listener_path.is_some());
         Some(Profile {
             origin: self.file.to_path_buf(),
             root_path: self.root.to_string(),
@@ -142,10 +144,24 @@ impl Validator<'_> {
             architectures,
             arch_map,
             flags,
-            listener_path: raw.listener_path.filter(|s| !s.is_empty()),
+            listener_path,
             listener_metadata: raw.listener_metadata.filter(|s| !s.is_empty()),
             syscalls: rules,
         })
+    }
+
+    /// In an OCI config, the runtime delivers notifications to the agent at listenerPath
+    /// (runc refuses NOTIFY without one); `enforcer run` delivers them itself.
+    fn notify_delivery(&mut self, rules: &[SyscallRule], has_listener: bool) {
+        let is_oci = self.root != "$";
+        if let Some(rule) = rules.iter().find(|r| r.action == Action::Notify)
+            && is_oci
+            && !has_listener
+        {
+            let at = rule.names.first().map_or(&rule.json_path, |n| &n.json_path);
+            let problem = Problem::NotifyWithoutListener { rule: at.clone() };
+            self.err("listenerPath", problem);
+        }
     }
 
     fn arch(&mut self, name: &str, rel: &str) -> Option<Arch> {

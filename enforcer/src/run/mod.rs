@@ -9,9 +9,9 @@ pub use crate::cli::OnSupervisorExit;
 use crate::cgroup::{CgroupError, WorkloadCgroup};
 use crate::cli::{RunArgs, RunMode};
 use crate::events::{self, EventSink, Workload};
-use crate::launch::{LaunchError, ResolvedCommand};
+use crate::launch::{Credentials, LaunchError, ResolvedCommand};
 use crate::policy::{self, PolicyError};
-use crate::profile::{self, LoadOptions, ProfileError, ResolveContext, ResolvedProfile};
+use crate::profile::{self, CapSet, LoadOptions, ProfileError, ResolveContext, ResolvedProfile};
 use crate::supervisor::{self, Mode};
 use std::sync::Arc;
 
@@ -50,8 +50,9 @@ impl RunError {
 }
 
 /// The profile to run under: the file given, or the built-in default, resolved for this host.
-pub fn resolve_profile(args: &RunArgs) -> Result<ResolvedProfile, ProfileError> {
-    let ctx = ResolveContext::from_system();
+/// `caps`: the workload's capability (bounding) set, which `includes.caps` are checked against.
+pub fn resolve_profile(args: &RunArgs, caps: CapSet) -> Result<ResolvedProfile, ProfileError> {
+    let ctx = ResolveContext::from_system().with_caps(caps.names());
     let resolved = match &args.profile {
         Some(path) => {
             let loaded = profile::load_file(
@@ -73,7 +74,13 @@ pub fn resolve_profile(args: &RunArgs) -> Result<ResolvedProfile, ProfileError> 
 /// Runs the workload and returns the exit code `enforcer run` exits with.
 pub fn run(args: &RunArgs) -> Result<u8, RunError> {
     // Everything that can be refused is checked before anything is created or started.
-    let profile = Arc::new(resolve_profile(args)?);
+    let credentials = Credentials::docker(
+        &args.caps.cap_add,
+        &args.caps.cap_drop,
+        args.user.as_deref(),
+    )
+    .map_err(LaunchError::from)?;
+    let profile = Arc::new(resolve_profile(args, credentials.caps)?);
     let filter = match args.mode {
         RunMode::Enforce => profile.compile()?,
         // Audit: what the profile would stop goes to the supervisor, which lets it run.
@@ -84,7 +91,9 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
         None => policy::builtin(),
     });
     let observe = crate::observe::ObservePlan::for_launch(&profile, &args.observe)?;
-    let cmd = ResolvedCommand::resolve(&args.command).map_err(LaunchError::from)?;
+    let cmd = ResolvedCommand::resolve(&args.command)
+        .map_err(LaunchError::from)?
+        .with_credentials(credentials);
     let sink = Arc::new(EventSink::open(args.events.as_deref())?);
     let name = args
         .cgroup

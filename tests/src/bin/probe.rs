@@ -6,12 +6,15 @@
 //!   getppid COUNT | mount | unshare | keyctl | clone3 | socket FAMILY | personality VALUE
 //!   touch PATH | exit CODE | kill-self SIGNAL
 //!   i386-getpid | x32-getpid | fork | mixed N (src/probe/observer.rs)
+//!   raw NR A0..A5 | mount-private DIR | status (src/probe/profiles.rs)
 //! Each call prints `op(args) = ret` or `op(args) = -1 ERRNO (message)`. Numbers take 0o/0x.
 
 #[path = "../probe/supervisor.rs"]
 mod probe_supervisor;
 #[path = "../probe/observer.rs"]
 mod probe_observer;
+#[path = "../probe/profiles.rs"]
+mod probe_profiles;
 
 use std::ffi::CString;
 use std::io::Write;
@@ -117,6 +120,7 @@ fn main() {
             other => {
                 if !probe_supervisor::run(other, &mut it)
                     && !probe_observer::run(other, &mut it)
+                    && !probe_profiles::run(other, &mut it)
                 {
                     usage(other)
                 }

@@ -283,3 +283,27 @@ fn every_problem_is_reported() {
     );
     assert_eq!(err.to_string().lines().count(), 3);
 }
+
+#[test]
+fn notify_default_compiles_only_with_the_hand_off_decided() {
+    let mut r = resolve(&with_entry(
+        r#"{"names": ["chmod"], "action": "SCMP_ACT_ALLOW"}"#,
+    ))
+    .unwrap();
+    r.default_action = Action::Notify;
+    let err = r.compile().unwrap_err().to_string();
+    assert!(
+        err.contains("$.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"),
+        "{err}"
+    );
+    for name in HANDOFF_SYSCALLS {
+        r.rules.push(ResolvedRule {
+            syscall: name.to_string(),
+            action: Action::Allow,
+            conditions: Vec::new(),
+            json_path: "<test>".to_string(),
+        });
+    }
+    let filter = r.compile().unwrap();
+    assert!(filter.notify);
+}

@@ -193,3 +193,102 @@ fn builtin_with_notify_installs_with_a_listener() {
         Ok(0)
     );
 }
+
+/// The probe profile of the ENOSYS tests: names calls up to exit_group (231 on x86_64), denies
+/// with EPERM by default.
+#[cfg(target_arch = "x86_64")]
+const NEWEST_231: &str = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+    {"names": ["exit_group", "exit", "getpid"], "action": "SCMP_ACT_ALLOW"}]}"#;
+
+#[cfg(target_arch = "x86_64")]
+fn enosys_checks() -> i32 {
+    let call = |nr: libc::c_long| {
+        // SAFETY: raw syscalls with zero arguments: at worst EFAULT/EINVAL from the kernel.
+        let rc = unsafe { libc::syscall(nr, 0, 0, 0, 0, 0, 0) };
+        if rc == -1 { errno() } else { 0 }
+    };
+    // Named: allowed.
+    // SAFETY: getpid has no arguments.
+    if unsafe { libc::syscall(libc::SYS_getpid) } <= 0 {
+        return 1;
+    }
+    // Known and older than exit_group, not named: the default's EPERM.
+    if call(libc::SYS_getppid) != libc::EPERM || call(libc::SYS_mount) != libc::EPERM {
+        return 2;
+    }
+    // Newer than every named syscall: ENOSYS, so libc would fall back.
+    if call(libc::SYS_getrandom) != libc::ENOSYS || call(libc::SYS_clone3) != libc::ENOSYS {
+        return 3;
+    }
+    // Beyond any table, and the edge: 231 is named, 232 (epoll_wait) is newer.
+    if call(1000) != libc::ENOSYS || call(232) != libc::ENOSYS {
+        return 4;
+    }
+    0
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn syscalls_newer_than_the_profile_get_enosys() {
+    assert!(is_root(), "run as root");
+    let resolved = resolve(NEWEST_231).unwrap();
+    assert_eq!(resolved.newest_named(Arch::X86_64), Some(231));
+    assert!(resolved.enosys_for_newer());
+    let filter = resolved.compile().unwrap();
+    assert_eq!(run_in_child(&filter, 0, enosys_checks), Ok(0));
+    assert_eq!(resolved.enosys_blocks().len(), 1);
+
+    // As runc: no stub when the default lets calls run or already is ENOSYS.
+    for default in [
+        r#""SCMP_ACT_ALLOW""#,
+        r#""SCMP_ACT_LOG""#,
+        r#""SCMP_ACT_TRACE""#,
+        r#""SCMP_ACT_ERRNO", "defaultErrnoRet": 38"#,
+    ] {
+        let text = NEWEST_231.replace(r#""SCMP_ACT_ERRNO""#, default);
+        let r = resolve(&text).unwrap();
+        assert!(
+            !r.enosys_for_newer() && r.enosys_blocks().is_empty(),
+            "{default}"
+        );
+    }
+    // The kill actions keep the stub, as in runc.
+    let kill = resolve(&NEWEST_231.replace(r#""SCMP_ACT_ERRNO""#, r#""SCMP_ACT_KILL_PROCESS""#));
+    assert!(kill.unwrap().enosys_for_newer());
+}
+
+/// x32 and i386 calls are compared with their own ABI's newest named syscall.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn enosys_per_abi() {
+    assert!(is_root(), "run as root");
+    let text = NEWEST_231.replace(
+        r#""syscalls""#,
+        r#""architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls""#,
+    );
+    let resolved = resolve(&text).unwrap();
+    // i386: exit_group is 252, getpid 20, exit 1.
+    assert_eq!(resolved.newest_named(Arch::X86), Some(252));
+    assert_eq!(
+        resolved.newest_named(Arch::X32),
+        Some(231 | X32_SYSCALL_BIT as u32)
+    );
+    let filter = resolved.compile().unwrap();
+    let checks = || -> i32 {
+        // i386 mount (21) is older than exit_group (252): EPERM; i386 getrandom (355) ENOSYS.
+        if i386_syscall0(21) != -libc::EPERM || i386_syscall0(355) != -libc::ENOSYS {
+            return 1;
+        }
+        // x32 getppid (110 | bit 30): EPERM; x32 getrandom (318 | bit 30): ENOSYS.
+        let x32 = |nr: libc::c_long| {
+            // SAFETY: a raw syscall without arguments.
+            let rc = unsafe { libc::syscall(libc::c_long::from(X32_SYSCALL_BIT) | nr) };
+            if rc == -1 { errno() } else { 0 }
+        };
+        if x32(libc::SYS_getppid) != libc::EPERM || x32(libc::SYS_getrandom) != libc::ENOSYS {
+            return 2;
+        }
+        enosys_checks() * 10
+    };
+    assert_eq!(run_in_child(&filter, 0, checks), Ok(0));
+}

@@ -3,8 +3,10 @@
 
 mod equivalence;
 mod errors;
+mod explain;
 mod fixtures;
 mod kernel;
+mod lint;
 mod precedence;
 
 use super::*;
