@@ -138,23 +138,22 @@ impl Caller {
             flags |= rustix::fs::OFlags::NOFOLLOW;
         }
         let resolve = rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_MAGICLINKS;
-        let root = &self.root;
-        let name = OsStr::from_bytes(&full);
+        let root = self
+            .root
+            .try_clone()
+            .map_err(|e| FactError::new(libc::EPERM, format!("dup of the root fd: {e}")))?;
+        let name = OsStr::from_bytes(&full).to_owned();
+        let shown = name.to_string_lossy().into_owned();
         self.creds
-            .run_as(|| {
+            .run_as(move || {
                 rustix::fs::openat2(
                     root.as_fd(),
-                    name,
+                    &name,
                     flags,
                     rustix::fs::Mode::empty(),
                     resolve,
                 )
             })?
-            .map_err(|e| {
-                FactError::new(
-                    errno_of(e),
-                    format!("resolving {}: {e}", name.to_string_lossy()),
-                )
-            })
+            .map_err(|e| FactError::new(errno_of(e), format!("resolving {shown}: {e}")))
     }
 }

@@ -151,19 +151,20 @@ fn proc_fd_link(path: &[u8], tid: u32) -> Option<i32> {
 /// the kernel gave.
 pub fn perform(call: &ChmodCall, target: &Target, caller: &Caller) -> Result<i32, FactError> {
     let mode = call.mode() as libc::c_long;
-    let fd = target.fd.as_raw_fd() as libc::c_long;
-    let result = caller.creds.run_as(|| {
+    // The worker outlives this call's borrows: it gets its own copy of the fd.
+    let target_fd = target
+        .fd
+        .try_clone()
+        .map_err(|e| FactError::new(libc::EPERM, format!("dup of the target fd: {e}")))?;
+    let (is_open_file, nofollow) = (target.is_open_file, target.nofollow);
+    let result = caller.creds.run_as(move || {
+        let fd = target_fd.as_raw_fd() as libc::c_long;
         // SAFETY: plain syscalls on an fd this process owns, with an empty, static path.
         let r = unsafe {
-            if target.is_open_file && !target.nofollow {
+            if is_open_file && !nofollow {
                 libc::syscall(libc::SYS_fchmod, fd, mode)
             } else {
-                let flags = AT_EMPTY_PATH
-                    | if target.nofollow {
-                        AT_SYMLINK_NOFOLLOW
-                    } else {
-                        0
-                    };
+                let flags = AT_EMPTY_PATH | if nofollow { AT_SYMLINK_NOFOLLOW } else { 0 };
                 libc::syscall(SYS_FCHMODAT2, fd, c"".as_ptr(), mode, flags as libc::c_long)
             }
         };

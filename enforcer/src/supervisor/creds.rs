@@ -7,6 +7,35 @@
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
+use std::sync::{Mutex, mpsc};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A thread holding one set of credentials, and its job queue.
+struct Worker {
+    creds: Creds,
+    jobs: mpsc::Sender<Job>,
+}
+
+/// How many credential sets keep a worker; the least recently used is let go beyond that.
+const MAX_WORKERS: usize = 16;
+
+/// Most recently used first.
+static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+
+fn forget_worker(creds: &Creds) {
+    WORKERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|w| w.creds != *creds);
+}
+
+fn lost_worker() -> CredsError {
+    CredsError::Apply {
+        step: "worker thread",
+        errno: nix::errno::Errno::EIO,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Creds {
@@ -89,19 +118,70 @@ impl Creds {
         })
     }
 
-    /// Runs `f` on a new thread that holds these credentials, and returns its result.
-    pub fn run_as<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, CredsError> {
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                self.assume()?;
-                Ok(f())
+    /// Runs `f` on a thread that holds these credentials, and returns its result. Such
+    /// threads are kept for reuse (taking credentials is irreversible, so each serves only
+    /// the credentials it took): a call costs a channel round trip, not a thread.
+    pub fn run_as<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CredsError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let mut job: Option<Job> = Some(Box::new(move || {
+            let _ = tx.send(f());
+        }));
+        // A worker that died (its job panicked) is replaced once.
+        for _ in 0..2 {
+            let worker = self.worker()?;
+            match worker.send(job.take().expect("not sent yet")) {
+                Ok(()) => return rx.recv().map_err(|_| lost_worker()),
+                Err(mpsc::SendError(back)) => {
+                    job = Some(back);
+                    forget_worker(self);
+                }
+            }
+        }
+        Err(lost_worker())
+    }
+
+    /// The job queue of the worker that holds these credentials, started if needed.
+    fn worker(&self) -> Result<mpsc::Sender<Job>, CredsError> {
+        let mut pool = WORKERS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = pool.iter().position(|w| w.creds == *self) {
+            let w = pool.remove(i);
+            let jobs = w.jobs.clone();
+            pool.insert(0, w);
+            return Ok(jobs);
+        }
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (ready_tx, ready) = mpsc::sync_channel(1);
+        let creds = self.clone();
+        std::thread::Builder::new()
+            .name("creds-worker".into())
+            .spawn(move || {
+                let taken = creds.assume();
+                let ok = taken.is_ok();
+                let _ = ready_tx.send(taken);
+                if ok {
+                    for job in queue {
+                        job();
+                    }
+                }
             })
-            .join()
-            .unwrap_or(Err(CredsError::Apply {
-                step: "thread",
-                errno: nix::errno::Errno::EIO,
-            }))
-        })
+            .map_err(|e| CredsError::Apply {
+                step: "spawning a worker",
+                errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN)),
+            })?;
+        ready.recv().map_err(|_| lost_worker())??;
+        pool.insert(
+            0,
+            Worker {
+                creds: self.clone(),
+                jobs: jobs.clone(),
+            },
+        );
+        // Dropping a sender ends its worker once its queue is drained.
+        pool.truncate(MAX_WORKERS);
+        Ok(jobs)
     }
 
     /// Takes these credentials on the calling thread, irreversibly.
