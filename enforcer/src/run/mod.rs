@@ -107,6 +107,7 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
 
     let mut config = supervisor::Config::new(policy, sink.clone(), workload.clone());
     config.cgroup = Some(cgroup.path().to_owned());
+    config.sync_wakeup = args.notify_sync_wakeup;
     config.mode = match args.mode {
         RunMode::Enforce => Mode::Enforce,
         RunMode::Audit => Mode::Audit,
