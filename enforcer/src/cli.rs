@@ -108,7 +108,8 @@ pub enum OnSupervisorExit {
 /// How the eBPF observer reports (run, record, observe).
 #[derive(Debug, Clone, Args)]
 pub struct ObserveArgs {
-    /// Also report syscall counts every SECS seconds (cumulative; always at the end).
+    /// Also report syscall counts every SECS seconds (cumulative; always at the end;
+    /// observe: every 10 s by default).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub stats_interval: Option<u64>,
     /// Detailed `syscall` events for these syscalls (repeat or comma-separate); default for

@@ -235,3 +235,36 @@ fn a_bad_trace_name_is_refused_before_launch() {
     assert!(stderr(&out).contains("getppidd"), "{}", stderr(&out));
     assert!(!marker.exists(), "the workload ran");
 }
+
+#[test]
+fn observation_that_cannot_start_degrades_and_enforcement_goes_on() {
+    let s = Scratch::new();
+    let f = s.file("f", 0o600);
+    let events = s.path("events.jsonl");
+    // A ring buffer size the kernel refuses: the program cannot load.
+    let out = run_probe(
+        &["--ring-buffer-bytes", "1000"],
+        &events,
+        &["chmod", f.to_str().unwrap(), "04755", "mount"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).matches("EPERM").count(), 2, "{}", stdout(&out));
+    assert_eq!(mode_of(&f), 0o600);
+    let all = read_events(&events);
+    let degraded: Vec<&Value> = events_of(&all, "lifecycle")
+        .into_iter()
+        .filter(|e| e["phase"] == "observer-degraded")
+        .collect();
+    assert_eq!(degraded.len(), 1, "{all:?}");
+    assert!(
+        degraded[0]["reason"].as_str().unwrap().contains("1000"),
+        "{}",
+        degraded[0]
+    );
+    assert!(syscall_event(&all, "mount").is_none());
+    assert_eq!(
+        events_of(&all, "decision").len(),
+        1,
+        "the supervisor still decides"
+    );
+}

@@ -19,6 +19,9 @@ use std::time::Duration;
 /// not a container itself.
 const ENFORCER_PARENT: &str = "enforcer";
 
+/// How often counts are reported without --stats-interval.
+const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(10);
+
 /// How often the host's cgroups are rescanned when watching all of them.
 const RESCAN: Duration = Duration::from_secs(2);
 
@@ -60,6 +63,8 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
     let sink = Arc::new(EventSink::open(args.events.as_deref())?);
     let mut plan = ObservePlan::from_args(&args.observe);
     plan.emit_calls = true;
+    // Watching has no workload exit to report at: counts go out regularly by default.
+    plan.stats_interval.get_or_insert(DEFAULT_STATS_INTERVAL);
     // Losses are the program's, shared by every cgroup: reported for the host (cgroup 0).
     let host = Arc::new(Workload::default());
     let observation = Observation::start(plan, sink.clone(), host)?;

@@ -34,6 +34,8 @@ pub enum RecordError {
     Cgroup(#[from] CgroupError),
     #[error("{0}")]
     Launch(#[from] LaunchError),
+    #[error("{0}")]
+    Trace(#[from] crate::observe::UnknownSyscall),
     #[error("recording needs the eBPF observer: {0}")]
     Observer(#[from] ObserveError),
     #[error("{0}")]
@@ -84,6 +86,14 @@ pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
     .profile
     .resolve(&ResolveContext::from_system())?
     .compile()?;
+    // The argument-aware syscalls in detail (their values make the narrower rules), and what
+    // --trace names, as events.
+    let mut traced = args::names();
+    traced.extend(args.observe.trace.iter().cloned());
+    let watch = WatchSpec {
+        from_exec: true,
+        selection: Selection::named(&traced)?,
+    };
     let cmd = ResolvedCommand::resolve(&args.command).map_err(LaunchError::from)?;
     let sink = Arc::new(EventSink::open(args.events.as_deref())?);
 
@@ -108,7 +118,7 @@ pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
         })
     });
     let started = Observation::start(plan, sink.clone(), workload.clone())
-        .and_then(|o| o.watch(workload.clone(), &watch_spec()).map(|()| o));
+        .and_then(|o| o.watch(workload.clone(), &watch).map(|()| o));
     let observation = match started {
         Ok(o) => o,
         Err(e) => {
@@ -154,15 +164,6 @@ pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
     }
     write_profile(args.output.as_deref(), &recording)?;
     Ok(code)
-}
-
-/// The watch of a recorded workload: from its exec on, with the argument-aware syscalls in
-/// detail.
-fn watch_spec() -> WatchSpec {
-    WatchSpec {
-        from_exec: true,
-        selection: Selection::named(&args::names()).expect("the argument-aware names exist"),
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -24,9 +24,15 @@ pub struct Section {
     pub run: fn(&Path, &Binaries) -> Result<Vec<Row>>,
 }
 
+mod observer;
+
 /// Every section; each lives in its own file.
 fn sections() -> Vec<Section> {
-    vec![]
+    vec![Section {
+        name: "observer",
+        title: "eBPF observer",
+        run: observer::run,
+    }]
 }
 
 pub fn run(root: &Path, bins: &Binaries, only: &[String]) -> Result<()> {
