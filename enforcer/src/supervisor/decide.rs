@@ -2,17 +2,16 @@
 
 use super::chmod::{self, ChmodCall};
 use super::facts::CallFacts;
+use super::notify::Notification;
 use super::notify::{self, Answer};
 use super::{Config, Stats};
 use crate::events::{DecisionEvent, EventKind, Outcome, errno_name};
 use crate::policy::{Action, Decision, FactError, Facts, Identity};
 use crate::profile::Action as ProfileAction;
-use libseccomp::ScmpNotifReq;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
-use tokio::io::unix::AsyncFd;
 
 /// Enforce decisions, or only report what would be denied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +23,7 @@ pub enum Mode {
 
 /// What one call is, for deciding and for the event.
 struct Call {
-    req: ScmpNotifReq,
+    req: Notification,
     name: String,
     arch: String,
     started: Instant,
@@ -53,29 +52,32 @@ struct Answered {
     done: bool,
 }
 
-pub async fn dispatch(
-    req: ScmpNotifReq,
-    fd: i32,
-    listener: &Arc<AsyncFd<OwnedFd>>,
+/// Decides `req`: at once when the registers suffice, else on the runtime's blocking pool
+/// under the deadline. Called on the receiving thread.
+pub fn dispatch(
+    req: Notification,
+    listener: &Arc<OwnedFd>,
     config: &Arc<Config>,
     stats: &Arc<Stats>,
+    runtime: &tokio::runtime::Handle,
 ) {
-    let nr = i32::from(req.data.syscall);
-    let arch = crate::profile::Arch::try_from(req.data.arch).ok();
+    let started = Instant::now();
+    let fd = listener.as_raw_fd();
+    let arch = req.arch();
     let call = Call {
         req,
         name: arch
-            .and_then(|a| crate::profile::syscall_name(nr.into(), a))
-            .unwrap_or_else(|| format!("syscall_{nr}")),
+            .and_then(|a| crate::profile::syscall_name(req.nr.into(), a))
+            .unwrap_or_else(|| format!("syscall_{}", req.nr)),
         arch: arch
             .map(crate::events::arch_label)
-            .unwrap_or_else(|| format!("{:?}", req.data.arch)),
-        started: Instant::now(),
+            .unwrap_or_else(|| format!("audit-arch-{:#x}", req.audit_arch)),
+        started,
     };
     if config.mode == Mode::Audit
         && let Some(profile) = &config.profile
     {
-        let verdict = profile.verdict(&call.name, &call.req.data.args);
+        let verdict = profile.verdict(&call.name, &call.req.args);
         if verdict.action != ProfileAction::Notify {
             // Only here because audit mode turned the profile's stop into a notification.
             let decision = Decision {
@@ -99,9 +101,7 @@ pub async fn dispatch(
         }
     }
     let mut regs = RegistersOnly { needed: false };
-    let decision = config
-        .policy
-        .decide(&call.name, &call.req.data.args, &mut regs);
+    let decision = config.policy.decide(&call.name, &call.req.args, &mut regs);
     if !regs.needed {
         let answer = answer_for(&decision, config);
         finish(fd, &call, &decision, answer, None, None, config, stats);
@@ -121,20 +121,14 @@ pub async fn dispatch(
             arch: call.arch.clone(),
             started: call.started,
         };
-        tokio::task::spawn_blocking(move || {
-            decide_with_facts(
-                &call,
-                listener.get_ref().as_raw_fd(),
-                &config,
-                &stats,
-                &state,
-            )
+        runtime.spawn_blocking(move || {
+            decide_with_facts(&call, listener.as_raw_fd(), &config, &stats, &state)
         })
     };
     let (config, stats) = (config.clone(), stats.clone());
     let deadline = config.deadline;
     let listener = listener.clone();
-    tokio::spawn(async move {
+    runtime.spawn(async move {
         if tokio::time::timeout(deadline, task).await.is_err() {
             let mut state = state.lock().await;
             if !state.done {
@@ -146,7 +140,7 @@ pub async fn dispatch(
                     used_path: false,
                 };
                 finish(
-                    listener.get_ref().as_raw_fd(),
+                    listener.as_raw_fd(),
                     &call,
                     &decision,
                     Answer::Error(libc::EPERM),
@@ -172,13 +166,11 @@ fn decide_with_facts(
     let mut facts = CallFacts::new(
         call.req.pid,
         &call.name,
-        &call.req.data.args,
+        &call.req.args,
         config.container.as_deref(),
         &still_valid,
     );
-    let decision = config
-        .policy
-        .decide(&call.name, &call.req.data.args, &mut facts);
+    let decision = config.policy.decide(&call.name, &call.req.args, &mut facts);
     let path = facts.take_target();
     let mut state = state.blocking_lock();
     if state.done {
@@ -190,7 +182,7 @@ fn decide_with_facts(
         answer = match (
             &path,
             facts.caller(),
-            ChmodCall::parse(&call.name, &call.req.data.args),
+            ChmodCall::parse(&call.name, &call.req.args),
         ) {
             (Some(target), Ok(caller), Some(Ok(chmod_call))) => {
                 match chmod::perform(&chmod_call, target, caller) {
@@ -302,9 +294,9 @@ fn finish(
     let event = |rule: &str, outcome: Outcome, errno: Option<i32>, would: Option<String>| {
         EventKind::Decision(DecisionEvent {
             syscall: call.name.clone(),
-            nr: i32::from(call.req.data.syscall),
+            nr: call.req.nr,
             arch: call.arch.clone(),
-            args: call.req.data.args,
+            args: call.req.args,
             pid: call.req.pid,
             path: path.clone(),
             rule: rule.to_owned(),

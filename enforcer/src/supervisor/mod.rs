@@ -19,13 +19,12 @@ pub use decide::Mode;
 use crate::events::{EventSink, Workload};
 use crate::policy::Policy;
 use crate::profile::ResolvedProfile;
-use notify::Pending;
-use std::os::fd::{AsRawFd, OwnedFd};
+use notify::Wait;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::io::unix::AsyncFd;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
@@ -86,6 +85,10 @@ impl Stats {
 }
 
 /// Serves `listener` until every process using the filter has exited.
+///
+/// Receiving runs on a thread of its own that blocks in the kernel, as the leanest possible
+/// supervisor does; register-only decisions are answered right there, the rest go to the
+/// runtime's blocking pool under a deadline.
 pub async fn serve(
     listener: OwnedFd,
     config: Arc<Config>,
@@ -96,37 +99,34 @@ pub async fn serve(
     {
         tracing::debug!("sync wake-up not available: {e}");
     }
-    // SAFETY: the OwnedFd moves into the AsyncFd, which alone closes it, after deregistering.
-    let listener = Arc::new(
-        unsafe { AsyncFd::register(listener) }.map_err(|e| SupervisorError::Poll(e.into()))?,
-    );
+    let runtime = tokio::runtime::Handle::current();
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("notify-receiver".into())
+        .spawn(move || {
+            receive_loop(Arc::new(listener), &config, &stats, &runtime);
+            let _ = done_tx.send(());
+        })
+        .map_err(SupervisorError::Poll)?;
+    let _ = done.await;
+    Ok(())
+}
+
+fn receive_loop(
+    listener: Arc<OwnedFd>,
+    config: &Arc<Config>,
+    stats: &Arc<Stats>,
+    runtime: &tokio::runtime::Handle,
+) {
     loop {
-        let mut guard = listener.readable().await.map_err(SupervisorError::Poll)?;
-        loop {
-            match notify::pending(listener.get_ref()) {
-                Pending::Notification => {}
-                Pending::Nothing => {
-                    guard.clear_ready();
-                    break;
-                }
-                Pending::Closed => return Ok(()),
-            }
-            let req = match notify::receive(listener.get_ref()) {
-                Ok(req) => req,
-                // The caller went away between poll and receive.
-                Err(e) => {
-                    tracing::debug!("notification vanished before it was received: {e}");
-                    continue;
-                }
-            };
-            decide::dispatch(
-                req,
-                listener.get_ref().as_raw_fd(),
-                &listener,
-                &config,
-                &stats,
-            )
-            .await;
+        match notify::wait(listener.as_fd()) {
+            Wait::Notification => {}
+            Wait::Closed => return,
+        }
+        match notify::receive(listener.as_fd()) {
+            Ok(req) => decide::dispatch(req, &listener, config, stats, runtime),
+            // The caller went away between the wake-up and the receive.
+            Err(e) => tracing::debug!("notification vanished before it was received: {e}"),
         }
     }
 }
