@@ -203,16 +203,27 @@ impl Linter<'_> {
         }
     }
 
+    /// One lint per entry that allows io_uring calls (the default allows them all at once).
     fn io_uring(&mut self) {
+        let mut by_path: Vec<(String, Vec<String>)> = Vec::new();
         for name in IO_URING {
             if let Some((path, cond)) = self.first_run(name) {
-                let message = format!(
-                    "{name} is allowed{cond}: io_uring carries out opens, reads, writes, \
-                     connects and more in the kernel without passing seccomp, so the rules for \
-                     those syscalls do not apply to them"
-                );
-                self.push(LintKind::IoUring, &path, message);
+                let what = format!("{name}{cond}");
+                match by_path.iter_mut().find(|(p, _)| *p == path) {
+                    Some((_, names)) => names.push(what),
+                    None => by_path.push((path, vec![what])),
+                }
             }
+        }
+        for (path, names) in by_path {
+            let verb = if names.len() == 1 { "is" } else { "are" };
+            let message = format!(
+                "{} {verb} allowed: io_uring carries out opens, reads, writes, connects and \
+                 more in the kernel without passing seccomp, so the rules for those syscalls do \
+                 not apply to them",
+                names.join(", ")
+            );
+            self.push(LintKind::IoUring, &path, message);
         }
     }
 

@@ -54,6 +54,8 @@ pub use words::{action_words, errno_name};
 
 /// What the launcher calls between installing the filter and exec to hand the listener over:
 /// notifying any of them would deadlock the workload, so profiles may not (DESIGN rule 5).
+/// Capabilities and identity are dropped before the filter goes in (launch/privileges.rs), so
+/// that drop adds nothing here.
 pub const HANDOFF_SYSCALLS: [&str; 8] = [
     "write",
     "read",
