@@ -177,6 +177,18 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     0
 }
 
+/// Programs that return at once: attached instead of the two above, they measure what the
+/// raw_syscalls tracepoints cost by themselves (`cargo xtask bench observer`).
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn floor_enter(_ctx: RawTracePointContext) -> i32 {
+    0
+}
+
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn floor_exit(_ctx: RawTracePointContext) -> i32 {
+    0
+}
+
 #[inline(always)]
 fn current_cgroup_id() -> u64 {
     // SAFETY: a helper without arguments, available to tracing programs on cgroup v2 kernels.

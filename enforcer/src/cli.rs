@@ -119,6 +119,9 @@ pub struct ObserveArgs {
     /// Size of the eBPF ring buffer of detailed events (a power of two >= 4096).
     #[arg(long, value_name = "BYTES", hide = true)]
     pub ring_buffer_bytes: Option<u32>,
+    /// Attach eBPF programs that return at once (nothing is observed): for the benchmark.
+    #[arg(long, hide = true)]
+    pub empty_programs: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -10,8 +10,11 @@ use enforcer_common::{RING_BUFFER_BYTES, STATE_ACTIVE, STATE_AWAIT_EXEC, Syscall
 /// The object `cargo xtask build` compiled; empty when the binary was built without it.
 static EBPF_OBJECT: &[u8] = include_bytes_aligned!(concat!(env!("OUT_DIR"), "/enforcer.bpf.o"));
 
-/// The tracepoint programs of the object, each attached to the raw tracepoint of its name.
-const PROGRAMS: [&str; 2] = ["sys_enter", "sys_exit"];
+/// The tracepoint programs of the object, with the raw tracepoint each is attached to.
+const PROGRAMS: [(&str, &str); 2] = [("sys_enter", "sys_enter"), ("sys_exit", "sys_exit")];
+/// Programs that return at once, for measuring the tracepoints' own cost.
+const EMPTY_PROGRAMS: [(&str, &str); 2] =
+    [("floor_enter", "sys_enter"), ("floor_exit", "sys_exit")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
@@ -50,12 +53,16 @@ pub(super) fn map_err(name: &'static str) -> impl Fn(aya::maps::MapError) -> Obs
 pub struct LoadOptions {
     /// Size of the ring buffer of detailed events, in bytes.
     pub ring_buffer_bytes: u32,
+    /// Attach programs that return at once instead (nothing is counted): the benchmark's
+    /// measure of what the raw_syscalls tracepoints cost by themselves.
+    pub empty_programs: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             ring_buffer_bytes: RING_BUFFER_BYTES,
+            empty_programs: false,
         }
     }
 }
@@ -98,7 +105,12 @@ impl Observer {
             .override_global("TASK_STATUS_OFFSET", &status_offset, true)
             .map_max_entries("EVENTS", bytes)
             .load(EBPF_OBJECT)?;
-        for name in PROGRAMS {
+        let programs = if options.empty_programs {
+            EMPTY_PROGRAMS
+        } else {
+            PROGRAMS
+        };
+        for (name, tracepoint) in programs {
             let program: &mut RawTracePoint = ebpf
                 .program_mut(name)
                 .ok_or(ObserveError::Program {
@@ -111,7 +123,7 @@ impl Observer {
                 .load()
                 .map_err(|source| ObserveError::Program { name, source })?;
             program
-                .attach(name)
+                .attach(tracepoint)
                 .map_err(|source| ObserveError::Program { name, source })?;
         }
         Ok(Self { ebpf })

@@ -68,6 +68,7 @@ impl ObservePlan {
                 ring_buffer_bytes: args
                     .ring_buffer_bytes
                     .unwrap_or(LoadOptions::default().ring_buffer_bytes),
+                empty_programs: args.empty_programs,
             },
             stats_interval: args.stats_interval.map(Duration::from_secs),
             ..Self::default()

@@ -28,7 +28,17 @@ pub fn run(_root: &Path, bins: &Binaries) -> Result<Vec<Row>> {
     // [watched getppid, unwatched getppid, watched mixed], without and with the program.
     let mut bare: [Vec<f64>; 3] = Default::default();
     let mut observed: [Vec<f64>; 3] = Default::default();
+    // getppid with programs that return at once: what the tracepoints cost by themselves.
+    let mut floor = Vec::new();
     for _ in 0..REPS {
+        let empty = Observe::start(
+            &bins.enforcer,
+            &cgroups.watched,
+            &["--empty-programs"],
+            &cgroups.scratch,
+        )?;
+        floor.push(work(&cgroups.unwatched, &getppid)?);
+        empty.stop()?;
         bare[0].push(work(&cgroups.watched, &getppid)?);
         bare[1].push(work(&cgroups.unwatched, &getppid)?);
         bare[2].push(work(&cgroups.watched, &mixed)?);
@@ -39,6 +49,12 @@ pub fn run(_root: &Path, bins: &Binaries) -> Result<Vec<Row>> {
         observer.stop()?;
     }
     let mut rows = vec![
+        ratio_row(
+            format!("getppid x{GETPPID_CALLS}, empty programs attached: the tracepoints' own cost"),
+            median(&floor),
+            median(&bare[1]),
+            None,
+        ),
         ratio_row(
             format!("getppid x{GETPPID_CALLS}, watched cgroup (vs no program)"),
             median(&observed[0]),
