@@ -47,9 +47,11 @@ pub fn run(_root: &Path, bins: &Binaries) -> Result<Vec<Row>> {
         c.args(["bench-chmod", n, f, "0644"]);
         c
     };
+    // The supervisor alone: the observer's programs return at once (its own cost is measured
+    // by the observer section and by the last row here).
     let under_enforcer = |opts: &[&str], n: &str| -> Result<f64> {
         let out = Command::new(&bins.enforcer)
-            .arg("run")
+            .args(["run", "--empty-programs"])
             .args(opts)
             .arg("--")
             .arg(&bins.probe)
@@ -71,6 +73,13 @@ pub fn run(_root: &Path, bins: &Binaries) -> Result<Vec<Row>> {
         EMULATED_CALLS,
     )?;
     let unfiltered_again = ns_per_call(probe(EMULATED_CALLS).output()?, "probe")?;
+    let observed_out = Command::new(&bins.enforcer)
+        .arg("run")
+        .arg("--")
+        .arg(&bins.probe)
+        .args(["bench-chmod", CALLS, f, "0644"])
+        .output()?;
+    let observed = ns_per_call(observed_out, "enforcer run (observed)")?;
     std::fs::remove_dir_all(&dir)?;
 
     let rate = |ns: f64| Row {
@@ -115,6 +124,12 @@ pub fn run(_root: &Path, bins: &Binaries) -> Result<Vec<Row>> {
         ratio_row(
             "emulated chmod vs notified CONTINUE",
             emulated,
+            notified,
+            None,
+        ),
+        ratio_row(
+            "notified chmod with default observation on vs off",
+            observed,
             notified,
             None,
         ),
