@@ -118,6 +118,8 @@ pub const RING_BUFFER_BYTES: u32 = 1 << 20;
 /// Index into the per-CPU `LOSSES` array: why something was not counted or not delivered.
 pub const LOSS_COUNTS_MAP_FULL: u32 = 0;
 pub const LOSS_ERRNO_MAP_FULL: u32 = 1;
+/// The syscall's registers could not be read (probe reads of raw tracepoints; the BTF
+/// tracepoints read them directly and never lose them).
 pub const LOSS_REGS_UNREADABLE: u32 = 2;
 /// A detailed event found the ring buffer full.
 pub const LOSS_RING_BUFFER_FULL: u32 = 3;

@@ -2,6 +2,10 @@
 //! ABI (native, i386 compat, x32), at entry and at exit. Exit is where seccomp-denied calls
 //! show up (they never reach `sys_enter`), with the errno they returned. Calls selected per
 //! cgroup also go to a ring buffer as detailed events (pid, tid, comm, arguments, return).
+//!
+//! BTF tracepoints (tp_btf) on raw_syscalls: the verifier knows the types of `struct pt_regs`
+//! and of the current `task_struct`, so registers and the compat bit are plain loads, with no
+//! probe-read helper on the hot path.
 #![no_std]
 #![no_main]
 
@@ -9,16 +13,16 @@ use aya_ebpf::{
     bindings::{BPF_ANY, BPF_NOEXIST},
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
-        bpf_get_current_task, bpf_probe_read_kernel,
+        generated::bpf_get_current_task_btf,
     },
-    macros::{map, raw_tracepoint},
+    macros::{btf_tracepoint, map},
     maps::{HashMap, LruHashMap, PerCpuArray, PerCpuHashMap, RingBuf},
-    programs::RawTracePointContext,
+    programs::BtfTracePointContext,
 };
 use enforcer_common::{
     ARCH_I386, ARCH_NATIVE, ARCH_X32, CallRecord, DELIVERY_KINDS, DELIVERY_SUBMITTED, ErrnoKey,
     LOSS_COUNTS_MAP_FULL, LOSS_ERRNO_MAP_FULL, LOSS_KINDS, LOSS_PENDING_MAP_FULL,
-    LOSS_REGS_UNREADABLE, LOSS_RING_BUFFER_FULL, LOSS_TASK_UNREADABLE, MAX_ERRNO_KEYS,
+    LOSS_RING_BUFFER_FULL, LOSS_TASK_UNREADABLE, MAX_ERRNO_KEYS,
     MAX_PENDING_CALLS, MAX_SELECTED_KEYS, MAX_SYSCALL_KEYS, MAX_WATCHED_CGROUPS, PendingCall,
     RECORD_ARGS_AT_ENTRY, RECORD_NO_RETURN, RING_BUFFER_BYTES, SELECT_ALL, SELECT_MAP,
     STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallCounts, SyscallKey, WatchState, X32_SYSCALL_BIT,
@@ -64,7 +68,6 @@ static TASK_STATUS_OFFSET: u64 = u64::MAX;
 const TS_COMPAT: u32 = 0x0002;
 
 /// Offsets in x86_64's `struct pt_regs` (8-byte slots).
-const REGS_SLOTS: usize = 16;
 const ORIG_AX_SLOT: usize = 15;
 /// Argument registers of the native ABI (di, si, dx, r10, r8, r9) and of i386 (bx, cx, dx,
 /// si, di, bp).
@@ -74,8 +77,8 @@ const I386_ARG_SLOTS: [usize; 6] = [5, 11, 12, 13, 14, 4];
 /// Errors are the returns in -4095..=-1 (the kernel's MAX_ERRNO).
 const MAX_ERRNO: i64 = 4095;
 
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     let cgroup_id = current_cgroup_id();
     let Some(watch) = WATCHED.get_ptr(cgroup_id) else {
         return 0;
@@ -93,10 +96,7 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     let nr = key_nr(raw_nr);
     count_entry(cgroup_id, nr, arch);
     if is_selected(&watch, cgroup_id, nr, arch) {
-        let Some(args) = read_args(ctx.arg(0), arch) else {
-            lose(LOSS_REGS_UNREADABLE);
-            return 0;
-        };
+        let args = read_args(ctx.arg(0), arch);
         if never_returns(nr, arch) {
             emit(
                 cgroup_id,
@@ -120,23 +120,16 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     0
 }
 
-#[raw_tracepoint(tracepoint = "sys_exit")]
-pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sys_exit")]
+pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     let cgroup_id = current_cgroup_id();
     let Some(watch_ptr) = WATCHED.get_ptr_mut(cgroup_id) else {
         return 0;
     };
     let regs: u64 = ctx.arg(0);
-    // SAFETY: `regs` is the tracepoint's `struct pt_regs *`; bpf_probe_read_kernel checks the
-    // address and fails instead of faulting.
-    let raw_nr =
-        match unsafe { bpf_probe_read_kernel((regs as usize + ORIG_AX_SLOT * 8) as *const i64) } {
-            Ok(nr) => nr,
-            Err(_) => {
-                lose(LOSS_REGS_UNREADABLE);
-                return 0;
-            }
-        };
+    // SAFETY: a BTF tracepoint's `struct pt_regs *` argument: the verifier checks every load
+    // from it against the struct's layout.
+    let raw_nr = unsafe { core::ptr::read_volatile((regs as *const i64).add(ORIG_AX_SLOT)) };
     let ret: i64 = ctx.arg(1);
     let Some(arch) = current_arch(raw_nr) else {
         return 0;
@@ -168,10 +161,7 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
                 emit(cgroup_id, nr, arch, &p.args, ret, RECORD_ARGS_AT_ENTRY)
             }
             // Never entered (seccomp stopped it) or its entry could not be saved.
-            _ => match read_args(regs, arch) {
-                Some(args) => emit(cgroup_id, nr, arch, &args, ret, 0),
-                None => lose(LOSS_REGS_UNREADABLE),
-            },
+            _ => emit(cgroup_id, nr, arch, &read_args(regs, arch), ret, 0),
         }
     }
     0
@@ -179,13 +169,13 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
 
 /// Programs that return at once: attached instead of the two above, they measure what the
 /// raw_syscalls tracepoints cost by themselves (`cargo xtask bench observer`).
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn floor_enter(_ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sys_enter")]
+pub fn floor_enter(_ctx: BtfTracePointContext) -> i32 {
     0
 }
 
-#[raw_tracepoint(tracepoint = "sys_exit")]
-pub fn floor_exit(_ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sys_exit")]
+pub fn floor_exit(_ctx: BtfTracePointContext) -> i32 {
     0
 }
 
@@ -205,23 +195,25 @@ fn current_tid() -> u32 {
 /// None when the task cannot be read; that is counted as a loss.
 #[inline(always)]
 fn current_arch(raw_nr: i64) -> Option<u32> {
-    // SAFETY: reading a global of this program's .rodata, set by the loader.
+    // SAFETY: reading a global of this program's .rodata, set by the loader (frozen, so the
+    // verifier knows it as a constant).
     let offset = unsafe { core::ptr::read_volatile(&TASK_STATUS_OFFSET) };
-    // SAFETY: bpf_get_current_task takes no argument; the read goes through
-    // bpf_probe_read_kernel, which fails instead of faulting.
-    let status = unsafe {
-        let task = bpf_get_current_task();
-        bpf_probe_read_kernel((task + offset) as *const u32)
-    };
-    match status {
-        Ok(s) if s & TS_COMPAT != 0 => Some(ARCH_I386),
-        Ok(_) if raw_nr >= 0 && (raw_nr as u64) & X32_SYSCALL_BIT as u64 != 0 => Some(ARCH_X32),
-        Ok(_) => Some(ARCH_NATIVE),
-        Err(_) => {
-            lose(LOSS_TASK_UNREADABLE);
-            None
-        }
+    // SAFETY: bpf_get_current_task_btf gives a trusted pointer to the current task; the
+    // verifier checks the load against task_struct's layout.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    if task.is_null() {
+        lose(LOSS_TASK_UNREADABLE);
+        return None;
     }
+    // SAFETY: as above.
+    let status = unsafe { core::ptr::read_volatile(task.add(offset as usize) as *const u32) };
+    Some(if status & TS_COMPAT != 0 {
+        ARCH_I386
+    } else if raw_nr >= 0 && (raw_nr as u64) & X32_SYSCALL_BIT as u64 != 0 {
+        ARCH_X32
+    } else {
+        ARCH_NATIVE
+    })
 }
 
 /// Syscall numbers are small non-negative integers; anything else (-1 for "no syscall") is
@@ -276,22 +268,21 @@ fn is_selected(watch: &WatchState, cgroup_id: u64, nr: u32, arch: u32) -> bool {
 
 /// The six argument registers of the call, from the saved user registers.
 #[inline(always)]
-fn read_args(regs: u64, arch: u32) -> Option<[u64; 6]> {
-    // SAFETY: `regs` is the tracepoint's `struct pt_regs *`; bpf_probe_read_kernel checks the
-    // address and fails instead of faulting.
-    let slots: [u64; REGS_SLOTS] =
-        unsafe { bpf_probe_read_kernel(regs as *const [u64; REGS_SLOTS]) }.ok()?;
+fn read_args(regs: u64, arch: u32) -> [u64; 6] {
+    let regs = regs as *const u64;
+    // SAFETY: a BTF tracepoint's `struct pt_regs *`: each load is checked by the verifier.
+    let slot = |s: usize| unsafe { core::ptr::read_volatile(regs.add(s)) };
     let mut args = [0u64; 6];
     if arch == ARCH_I386 {
         for (a, s) in args.iter_mut().zip(I386_ARG_SLOTS) {
-            *a = slots[s] as u32 as u64;
+            *a = slot(s) as u32 as u64;
         }
     } else {
         for (a, s) in args.iter_mut().zip(NATIVE_ARG_SLOTS) {
-            *a = slots[s];
+            *a = slot(s);
         }
     }
-    Some(args)
+    args
 }
 
 #[inline(always)]

@@ -3,14 +3,14 @@
 use super::btf::{self, BtfError};
 use super::selection::Selection;
 use aya::maps::{HashMap, MapData, RingBuf};
-use aya::programs::RawTracePoint;
+use aya::programs::BtfTracePoint;
 use aya::{Ebpf, EbpfError, EbpfLoader, include_bytes_aligned};
 use enforcer_common::{RING_BUFFER_BYTES, STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallKey, WatchState};
 
 /// The object `cargo xtask build` compiled; empty when the binary was built without it.
 static EBPF_OBJECT: &[u8] = include_bytes_aligned!(concat!(env!("OUT_DIR"), "/enforcer.bpf.o"));
 
-/// The tracepoint programs of the object, with the raw tracepoint each is attached to.
+/// The tracepoint programs of the object, with the tracepoint each is attached to.
 const PROGRAMS: [(&str, &str); 2] = [("sys_enter", "sys_enter"), ("sys_exit", "sys_exit")];
 /// Programs that return at once, for measuring the tracepoints' own cost.
 const EMPTY_PROGRAMS: [(&str, &str); 2] =
@@ -89,9 +89,9 @@ impl Observer {
         Self::load_with(&LoadOptions::default())
     }
 
-    /// Loads the programs and attaches them to `raw_syscalls:sys_enter` / `sys_exit` as raw
-    /// tracepoints, which need no tracefs. The kernel's BTF gives the one layout fact the
-    /// program needs (where the i386 compat bit is).
+    /// Loads the programs and attaches them to `raw_syscalls:sys_enter` / `sys_exit` as BTF
+    /// tracepoints, which need no tracefs. The kernel's BTF types the programs' arguments and
+    /// gives the one layout fact they need (where the i386 compat bit is).
     pub fn load_with(options: &LoadOptions) -> Result<Self, ObserveError> {
         if EBPF_OBJECT.is_empty() {
             return Err(ObserveError::NoObject);
@@ -101,6 +101,12 @@ impl Observer {
             return Err(ObserveError::RingBufferSize(bytes));
         }
         let status_offset = btf::task_status_offset(std::path::Path::new(btf::VMLINUX_BTF))?;
+        let btf = aya::Btf::from_sys_fs().map_err(|e| {
+            ObserveError::Btf(BtfError::Read {
+                path: btf::VMLINUX_BTF.into(),
+                message: e.to_string(),
+            })
+        })?;
         let mut ebpf = EbpfLoader::new()
             .override_global("TASK_STATUS_OFFSET", &status_offset, true)
             .map_max_entries("EVENTS", bytes)
@@ -111,7 +117,7 @@ impl Observer {
             PROGRAMS
         };
         for (name, tracepoint) in programs {
-            let program: &mut RawTracePoint = ebpf
+            let program: &mut BtfTracePoint = ebpf
                 .program_mut(name)
                 .ok_or(ObserveError::Program {
                     name,
@@ -120,10 +126,10 @@ impl Observer {
                 .try_into()
                 .map_err(|source| ObserveError::Program { name, source })?;
             program
-                .load()
+                .load(tracepoint, &btf)
                 .map_err(|source| ObserveError::Program { name, source })?;
             program
-                .attach(tracepoint)
+                .attach()
                 .map_err(|source| ObserveError::Program { name, source })?;
         }
         Ok(Self { ebpf })
