@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -27,6 +28,37 @@ pub enum Command {
     Record(RecordArgs),
     /// Watch existing cgroups (all of them when none is named) without launching anything.
     Observe(ObserveCommandArgs),
+    /// Summarize event logs per container (per cgroup outside containers): syscalls seen,
+    /// denials, would-deny calls and what stops them, decisions, losses.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Event logs (JSON lines); rotated files too, oldest first: PATH.2 PATH.1 PATH.
+    #[arg(required = true, value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+    /// JSON instead of text on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML page (charts included) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// The event log's rotation and the metrics endpoint (run, agent, observe).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TelemetryArgs {
+    /// Serve Prometheus metrics at http://ADDR/metrics (ADDR like 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
+    /// Rotate the --events file before it grows past BYTES (never within a line).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub events_max_bytes: Option<u64>,
+    /// Rotated files to keep with --events-max-bytes: PATH.1 (newest) .. PATH.K.
+    #[arg(long, value_name = "K", default_value_t = 5, requires = "events_max_bytes",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub events_keep: u32,
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +92,8 @@ pub struct ObserveCommandArgs {
     pub duration: Option<u64>,
     #[command(flatten)]
     pub observe: ObserveArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +107,9 @@ pub struct RunArgs {
     /// enforce, or audit: let every call through and log what enforce would deny.
     #[arg(long, value_enum, default_value_t = RunMode::Enforce)]
     pub mode: RunMode,
+    /// Ask the kernel for synchronous wake-ups on the notify fd (for benchmarks).
+    #[arg(long, hide = true, default_value_t = true, action = clap::ArgAction::Set)]
+    pub notify_sync_wakeup: bool,
     /// If the supervisor dies while the workload runs: the kernel answers its notified calls
     /// with ENOSYS (enosys), or the workload's cgroup is killed (kill).
     #[arg(long, value_enum, default_value_t = OnSupervisorExit::Enosys)]
@@ -94,6 +131,8 @@ pub struct RunArgs {
     pub user: Option<String>,
     #[command(flatten)]
     pub observe: ObserveArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
     /// The workload and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -182,4 +221,31 @@ pub enum ProfileCommand {
         #[command(flatten)]
         caps: CapArgs,
     },
+    /// The smallest change to PROFILE that lets through every call the events show it
+    /// stopping (would-deny in audit mode, seccomp denials in enforce mode): a new profile,
+    /// and the change in the words of `profile diff`.
+    Suggest(SuggestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// Event logs of the workload running under PROFILE (audit or enforce mode).
+    #[arg(long = "events", value_name = "FILE", required = true, num_args = 1..)]
+    pub events: Vec<PathBuf>,
+    /// Write the new profile here (default: stdout; the change goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also remove allowed syscalls the workload never made (needs the observer's `syscall`
+    /// counts in the events, complete: no losses, observation not degraded).
+    #[arg(long)]
+    pub tighten: bool,
+    /// Only the events of this workload: a container name or id, or a cgroup id.
+    #[arg(long, value_name = "NAME|ID")]
+    pub workload: Option<String>,
+    #[arg(long)]
+    pub allow_unknown_syscalls: bool,
+    #[command(flatten)]
+    pub caps: CapArgs,
 }

@@ -46,11 +46,20 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ENFORCER_FAILED)
             }
         },
+        Command::Report(args) => match enforcer::report::report(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("enforcer: {e}");
+                ExitCode::from(EXIT_ENFORCER_FAILED)
+            }
+        },
     }
 }
 
 fn profile_command(command: ProfileCommand) -> u8 {
-    use enforcer::profile_cmd::{ExplainOptions, check_files, diff_files, explain_file};
+    use enforcer::profile_cmd::{
+        ExplainOptions, check_files, diff_files, explain_file, suggest_profile,
+    };
     match command {
         ProfileCommand::Check {
             files,
@@ -77,5 +86,6 @@ fn profile_command(command: ProfileCommand) -> u8 {
             allow_unknown_syscalls,
             caps,
         } => diff_files(&old, &new, &caps, allow_unknown_syscalls),
+        ProfileCommand::Suggest(args) => suggest_profile(&args),
     }
 }

@@ -5,8 +5,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Debian packages: libseccomp-dev links the userspace binary; the OCI runtimes and busybox
-/// serve the container tests.
-const APT_PACKAGES: &[&str] = &["libseccomp-dev", "runc", "crun", "busybox-static"];
+/// serve the container tests; prometheus (for promtool) and chromium check what the metrics
+/// endpoint and the HTML report give users.
+const APT_PACKAGES: &[&str] = &[
+    "libseccomp-dev",
+    "runc",
+    "crun",
+    "busybox-static",
+    "prometheus",
+    "chromium",
+];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
 pub fn all(root: &Path) -> Result<()> {

@@ -1,9 +1,11 @@
 //! The JSON-lines event log: one object per line, versioned by `schema`, with the workload
 //! identity (`cgroup_id`, `container`) that joins the eBPF stream and the notify stream.
 
+mod rotate;
 mod sink;
 
-pub use sink::{EventSink, SinkError};
+pub use rotate::{Rotation, rotated_path};
+pub use sink::{EventObserver, EventSink, SinkError, SinkOptions};
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -181,7 +183,7 @@ pub struct Event<'a> {
     #[serde(flatten)]
     pub workload: &'a Workload,
     #[serde(flatten)]
-    pub kind: EventKind,
+    pub kind: &'a EventKind,
 }
 
 /// RFC 3339 UTC timestamp with nanoseconds, as every event carries it.

@@ -5,12 +5,18 @@
 //! full the event is dropped and counted, and the writer reports the drops as `lost` events
 //! (what `event`, place `sink`) as soon as it catches up. A slow disk or a stalled stdout
 //! reader therefore costs events, never enforcement latency.
+//!
+//! An [`EventObserver`] (the metrics) sees exactly the events that go to the log: those
+//! queued, and the writer's own `lost` reports; a dropped event is seen only as part of its
+//! `lost` count. With [`Rotation`] the file is rotated by size between lines (rotate.rs).
 
+use super::rotate::{Rotation, Rotator};
 use super::{Event, EventKind, LostEvent, Workload};
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -35,6 +41,18 @@ enum Message {
 /// Drops not yet reported, per workload.
 type Drops = Arc<Mutex<BTreeMap<u64, (Workload, u64)>>>;
 
+/// Sees every event that goes to the log (or would, when there is no log file), in order of
+/// emission; called on the producer's thread, so it must be quick and must not block.
+pub trait EventObserver: Send + Sync {
+    fn observe(&self, workload: &Workload, kind: &EventKind);
+}
+
+#[derive(Default, Clone)]
+pub struct SinkOptions {
+    pub rotation: Option<Rotation>,
+    pub observer: Option<Arc<dyn EventObserver>>,
+}
+
 /// Shared by every producer; each event is serialized by its producer and written whole by
 /// the writer thread, so lines never interleave.
 pub struct EventSink {
@@ -42,11 +60,35 @@ pub struct EventSink {
     queue: Option<SyncSender<Message>>,
     drops: Drops,
     writer: Mutex<Option<JoinHandle<()>>>,
+    observer: Option<Arc<dyn EventObserver>>,
+    /// Lines queued and not yet taken by the writer.
+    depth: Arc<AtomicUsize>,
+    /// Set by [`finishing`](Self::finishing): emit waits for room instead of dropping.
+    finishing: AtomicBool,
 }
 
 impl EventSink {
     /// `None` discards events; `-` is stdout; anything else is a file, appended to.
     pub fn open(path: Option<&Path>) -> Result<Self, SinkError> {
+        Self::open_with(path, SinkOptions::default())
+    }
+
+    /// As [`open`](Self::open), with rotation (files only) and an observer.
+    pub fn open_with(path: Option<&Path>, options: SinkOptions) -> Result<Self, SinkError> {
+        let failed = |source| SinkError {
+            path: path.map(Path::to_owned).unwrap_or_default(),
+            source,
+        };
+        let rotator = match (options.rotation, path) {
+            (Some(_), Some(p)) if p == Path::new("-") => {
+                return Err(failed(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "--events-max-bytes rotates a file; stdout cannot be rotated",
+                )));
+            }
+            (Some(rotation), Some(p)) => Some(Rotator::new(p, rotation).map_err(failed)?),
+            _ => None,
+        };
         let out: Option<Box<dyn Write + Send>> = match path {
             None => None,
             Some(p) if p == Path::new("-") => Some(Box::new(io::stdout())),
@@ -62,16 +104,33 @@ impl EventSink {
             )),
         };
         let path = path.map(Path::to_owned).unwrap_or_default();
-        Ok(Self::with_output(out, path, QUEUE_CAPACITY))
+        Ok(Self::start(
+            out,
+            path,
+            QUEUE_CAPACITY,
+            rotator,
+            options.observer,
+        ))
     }
 
     /// A sink writing to `out` through a queue of `capacity` lines.
     pub fn with_output(out: Option<Box<dyn Write + Send>>, path: PathBuf, capacity: usize) -> Self {
+        Self::start(out, path, capacity, None, None)
+    }
+
+    fn start(
+        out: Option<Box<dyn Write + Send>>,
+        path: PathBuf,
+        capacity: usize,
+        rotator: Option<Rotator>,
+        observer: Option<Arc<dyn EventObserver>>,
+    ) -> Self {
         let host = nix::unistd::gethostname()
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_default();
         let drops = Drops::default();
+        let depth = Arc::new(AtomicUsize::new(0));
         let (queue, writer) = match out {
             None => (None, None),
             Some(out) => {
@@ -82,6 +141,9 @@ impl EventSink {
                     host: host.clone(),
                     drops: drops.clone(),
                     failed: false,
+                    rotator,
+                    observer: observer.clone(),
+                    depth: depth.clone(),
                 };
                 let handle = std::thread::Builder::new()
                     .name("event-writer".into())
@@ -95,16 +157,38 @@ impl EventSink {
             queue,
             drops,
             writer: Mutex::new(writer),
+            observer,
+            depth,
+            finishing: AtomicBool::new(false),
         }
+    }
+
+    /// From now on `emit` waits for room in the queue instead of dropping: for the final
+    /// reports (counts, exit), once the workload is gone and nothing waits on the producers.
+    pub fn finishing(&self) {
+        self.finishing.store(true, Ordering::Relaxed);
     }
 
     /// Queues one event; never blocks. A full queue drops it and counts the drop.
     pub fn emit(&self, workload: &Workload, kind: EventKind) {
-        let Some(queue) = &self.queue else { return };
-        let line = serialize(&self.host, workload, kind);
-        match queue.try_send(Message::Line(line)) {
-            Ok(()) => {}
+        let Some(queue) = &self.queue else {
+            self.observed(workload, &kind);
+            return;
+        };
+        let line = serialize(&self.host, workload, &kind);
+        // Counted before the send, so the writer never takes a line the count lacks.
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        let sent = if self.finishing.load(Ordering::Relaxed) {
+            queue
+                .send(Message::Line(line))
+                .map_err(|e| TrySendError::Disconnected(e.0))
+        } else {
+            queue.try_send(Message::Line(line))
+        };
+        match sent {
+            Ok(()) => self.observed(workload, &kind),
             Err(TrySendError::Full(_)) => {
+                self.depth.fetch_sub(1, Ordering::Relaxed);
                 let mut drops = self.drops.lock().unwrap_or_else(|p| p.into_inner());
                 drops
                     .entry(workload.cgroup_id)
@@ -112,8 +196,21 @@ impl EventSink {
                     .1 += 1;
             }
             // The writer is gone (it panicked); nothing can be written any more.
-            Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Disconnected(_)) => {
+                self.depth.fetch_sub(1, Ordering::Relaxed);
+            }
         }
+    }
+
+    fn observed(&self, workload: &Workload, kind: &EventKind) {
+        if let Some(observer) = &self.observer {
+            observer.observe(workload, kind);
+        }
+    }
+
+    /// Lines waiting for the writer.
+    pub fn queue_depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
     }
 
     /// Waits until everything queued so far is written (for the end of a run).
@@ -148,7 +245,7 @@ impl Drop for EventSink {
     }
 }
 
-fn serialize(host: &str, workload: &Workload, kind: EventKind) -> Vec<u8> {
+fn serialize(host: &str, workload: &Workload, kind: &EventKind) -> Vec<u8> {
     let event = Event {
         schema: super::SCHEMA,
         time: super::now_rfc3339(),
@@ -168,6 +265,9 @@ struct Writer {
     drops: Drops,
     /// A write failed: said once, then quiet.
     failed: bool,
+    rotator: Option<Rotator>,
+    observer: Option<Arc<dyn EventObserver>>,
+    depth: Arc<AtomicUsize>,
 }
 
 impl Writer {
@@ -188,7 +288,10 @@ impl Writer {
                 Err(TryRecvError::Disconnected) => break,
             };
             match message {
-                Message::Line(line) => self.write(&line),
+                Message::Line(line) => {
+                    self.depth.fetch_sub(1, Ordering::Relaxed);
+                    self.write(&line)
+                }
                 Message::Flush(ack) => {
                     self.report_drops();
                     self.flush();
@@ -203,22 +306,35 @@ impl Writer {
     fn report_drops(&mut self) {
         let drops = std::mem::take(&mut *self.drops.lock().unwrap_or_else(|p| p.into_inner()));
         for (_, (workload, count)) in drops {
-            let line = serialize(
-                &self.host,
-                &workload,
-                EventKind::Lost(LostEvent {
-                    what: "event".into(),
-                    place: "sink".into(),
-                    count,
-                }),
-            );
-            self.write(&line);
+            let kind = EventKind::Lost(LostEvent {
+                what: "event".into(),
+                place: "sink".into(),
+                count,
+            });
+            self.write(&serialize(&self.host, &workload, &kind));
+            if let Some(observer) = &self.observer {
+                observer.observe(&workload, &kind);
+            }
         }
     }
 
     fn write(&mut self, line: &[u8]) {
-        if let Err(e) = self.out.write_all(line) {
-            self.fail(e);
+        if let Some(rotator) = &mut self.rotator
+            && rotator.due(line.len())
+        {
+            // Between lines, after everything before this one is in the old file.
+            match self.out.flush().and_then(|()| rotator.rotate()) {
+                Ok(file) => *self.out.get_mut() = Box::new(file),
+                Err(e) => self.fail(e),
+            }
+        }
+        match self.out.write_all(line) {
+            Ok(()) => {
+                if let Some(rotator) = &mut self.rotator {
+                    rotator.wrote(line.len());
+                }
+            }
+            Err(e) => self.fail(e),
         }
     }
 

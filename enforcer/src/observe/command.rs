@@ -40,6 +40,8 @@ pub enum ObserveCommandError {
     #[error("{0}")]
     Events(#[from] events::SinkError),
     #[error("{0}")]
+    Telemetry(#[from] crate::metrics::TelemetryError),
+    #[error("{0}")]
     Observer(#[from] ObserveError),
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -60,7 +62,7 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
         .map(|p| named_target(&root, p))
         .collect::<Result<Vec<_>, _>>()?;
     let selection = Selection::named(&args.observe.trace)?;
-    let sink = Arc::new(EventSink::open(args.events.as_deref())?);
+    let sink = crate::metrics::open_event_log(args.events.as_deref(), &args.telemetry)?;
     let mut plan = ObservePlan::from_args(&args.observe);
     plan.emit_calls = true;
     // Watching has no workload exit to report at: counts go out regularly by default.

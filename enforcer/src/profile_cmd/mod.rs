@@ -5,10 +5,12 @@
 mod check;
 mod diff;
 mod explain;
+mod suggest;
 
 pub use check::check_files;
 pub use diff::diff_files;
 pub use explain::{ExplainOptions, explain_file};
+pub use suggest::suggest_profile;
 
 use crate::cli::CapArgs;
 use crate::profile::{

@@ -8,7 +8,7 @@ pub use crate::cli::OnSupervisorExit;
 
 use crate::cgroup::{CgroupError, WorkloadCgroup};
 use crate::cli::{RunArgs, RunMode};
-use crate::events::{self, EventSink, Workload};
+use crate::events::{self, Workload};
 use crate::launch::{Credentials, LaunchError, ResolvedCommand};
 use crate::policy::{self, PolicyError};
 use crate::profile::{self, CapSet, LoadOptions, ProfileError, ResolveContext, ResolvedProfile};
@@ -26,6 +26,8 @@ pub enum RunError {
     Policy(#[from] PolicyError),
     #[error("{0}")]
     Events(#[from] events::SinkError),
+    #[error("{0}")]
+    Telemetry(#[from] crate::metrics::TelemetryError),
     #[error("{0}")]
     Cgroup(#[from] CgroupError),
     #[error("{0}")]
@@ -94,7 +96,7 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
     let cmd = ResolvedCommand::resolve(&args.command)
         .map_err(LaunchError::from)?
         .with_credentials(credentials);
-    let sink = Arc::new(EventSink::open(args.events.as_deref())?);
+    let sink = crate::metrics::open_event_log(args.events.as_deref(), &args.telemetry)?;
     let name = args
         .cgroup
         .clone()

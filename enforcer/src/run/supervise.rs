@@ -10,6 +10,7 @@ use crate::supervisor::{self, Stats};
 use crate::watchdog::Watchdog;
 use nix::sys::wait::{WaitStatus, waitpid};
 use std::sync::Arc;
+use tokio::signal::unix::{SignalKind, signal};
 
 /// Launches `cmd` in `cgroup` under `filter`, supervises it, reports (finishing the
 /// `observation` of the cgroup, started by the caller), and returns the exit code of
@@ -44,6 +45,7 @@ pub fn supervise(
         EventKind::Lifecycle(LifecycleEvent {
             pid: Some(launched.pid.as_raw() as u32),
             command: Some(cmd.args_lossy()),
+            cgroup: Some(cgroup.path().display().to_string()),
             ..LifecycleEvent::phase("start")
         }),
     );
@@ -53,6 +55,8 @@ pub fn supervise(
         w.dismiss();
     }
     let status = status?;
+    // The workload is gone: the final reports wait for room in the log rather than drop.
+    sink.finishing();
     if let Some(observation) = observation {
         observation.finish();
     }
@@ -94,6 +98,10 @@ fn summary(stats: &Stats) -> SupervisorSummary {
 /// Serves the listener until the workload's main process exits, and reaps it. If the
 /// supervisor fails first, the log says so and, with `--on-supervisor-exit kill`, the
 /// workload's cgroup is killed; otherwise its notified calls get ENOSYS from the kernel.
+///
+/// SIGTERM to the enforcer is passed on to the workload, which is still supervised while it
+/// shuts down; `run` then reports its exit and flushes the log as usual. SIGINT does not stop
+/// the enforcer either: from a terminal it reaches the workload (same process group) anyway.
 fn wait_supervised(
     launched: Launched,
     config: Arc<supervisor::Config>,
@@ -114,12 +122,19 @@ fn wait_supervised(
         let mut supervisor = listener.map(|l| tokio::spawn(supervisor::serve(l, config.clone(), stats.clone())));
         // SAFETY: the OwnedFd moves into the AsyncFd, which alone closes it, after deregistering.
         let exited = unsafe { tokio::io::unix::AsyncFd::register(pidfd) }.map_err(|e| RunError::Runtime(e.into()))?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(RunError::Runtime)?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(RunError::Runtime)?;
         loop {
             tokio::select! {
                 ready = exited.readable() => {
                     let _guard = ready.map_err(RunError::Runtime)?;
                     break;
                 }
+                _ = terminate.recv() => {
+                    tracing::info!("SIGTERM: passing it on to the workload");
+                    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+                }
+                _ = interrupt.recv() => {}
                 result = async { supervisor.as_mut().expect("guarded").await }, if supervisor.is_some() => {
                     supervisor = None;
                     let failure = match result {
