@@ -28,6 +28,9 @@ pub enum Command {
     Record(RecordArgs),
     /// Watch existing cgroups (all of them when none is named) without launching anything.
     Observe(ObserveCommandArgs),
+    /// Serve as the OCI seccomp agent of runc and crun: the socket their profiles name in
+    /// `listenerPath` (see deploy/README.md).
+    Agent(AgentArgs),
     /// Summarize event logs per container (per cgroup outside containers): syscalls seen,
     /// denials, would-deny calls and what stops them, decisions, losses.
     Report(ReportArgs),
@@ -59,6 +62,24 @@ pub struct TelemetryArgs {
     #[arg(long, value_name = "K", default_value_t = 5, requires = "events_max_bytes",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub events_keep: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Unix socket to listen on (the profiles' listenerPath); created with mode 0600.
+    #[arg(long, value_name = "PATH")]
+    pub socket: PathBuf,
+    /// Policy for containers whose listenerMetadata names none; default: the built-in policy.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Directory of named policies: listenerMetadata `policy=NAME` picks DIR/NAME.json.
+    #[arg(long, value_name = "DIR")]
+    pub policy_dir: Option<PathBuf>,
+    /// Write JSON-lines events here ("-" for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub events: Option<PathBuf>,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! enforcer: seccomp profiles, a runtime supervisor for notified calls, and eBPF observation.
 
+pub mod agent;
 pub mod cgroup;
 pub mod cli;
 pub mod events;

@@ -46,6 +46,13 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ENFORCER_FAILED)
             }
         },
+        Command::Agent(args) => match enforcer::agent::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("enforcer: {e}");
+                ExitCode::from(EXIT_ENFORCER_FAILED)
+            }
+        },
         Command::Report(args) => match enforcer::report::report(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

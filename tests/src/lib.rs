@@ -2,6 +2,8 @@
 //! running `enforcer` and reading its event log. The tests need root and a real kernel; when
 //! something they need is missing they fail with a message saying what, never skip.
 
+pub mod containers;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -12,6 +12,10 @@ const APT_PACKAGES: &[&str] = &[
     "runc",
     "crun",
     "busybox-static",
+    // unshare (crun's hybrid-cgroup workaround in the agent tests) and systemd-analyze
+    // (the agent's systemd unit is verified).
+    "util-linux",
+    "systemd",
     "prometheus",
     "chromium",
 ];

@@ -29,6 +29,12 @@ pub struct Container {
     pub pod: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The OCI bundle directory (agent mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    /// The container's process as its runtime reported it (agent mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 /// What happened; serialized as `kind` plus the kind's own fields.

@@ -39,6 +39,7 @@ pub fn identify(path: &str, own_parent: &str) -> Option<Container> {
         id,
         pod,
         namespace: None,
+        ..Default::default()
     })
 }
 
