@@ -34,14 +34,16 @@ static WATCHED: HashMap<u64, WatchState> = HashMap::with_max_entries(MAX_WATCHED
 
 #[map]
 static COUNTS: PerCpuHashMap<SyscallKey, SyscallCounts> =
-    PerCpuHashMap::with_max_entries(MAX_SYSCALL_KEYS, 0);
+    PerCpuHashMap::with_max_entries(MAX_SYSCALL_KEYS, BPF_F_NO_PREALLOC);
 
 #[map]
-static ERRNOS: PerCpuHashMap<ErrnoKey, u64> = PerCpuHashMap::with_max_entries(MAX_ERRNO_KEYS, 0);
+static ERRNOS: PerCpuHashMap<ErrnoKey, u64> =
+    PerCpuHashMap::with_max_entries(MAX_ERRNO_KEYS, BPF_F_NO_PREALLOC);
 
 /// (cgroup, nr, arch) whose calls get detailed events, for cgroups whose `select` says MAP.
 #[map]
-static SELECTED: HashMap<SyscallKey, u8> = HashMap::with_max_entries(MAX_SELECTED_KEYS, 0);
+static SELECTED: HashMap<SyscallKey, u8> =
+    HashMap::with_max_entries(MAX_SELECTED_KEYS, BPF_F_NO_PREALLOC);
 
 /// Arguments of selected calls in flight, by thread id. LRU: an entry whose exit never came
 /// (a thread killed in an exec by another thread) ages out instead of filling the map.
@@ -58,6 +60,11 @@ static LOSSES: PerCpuArray<u64> = PerCpuArray::with_max_entries(LOSS_KINDS, 0);
 /// Per-CPU counts of detailed events submitted, indexed by `DELIVERY_*`.
 #[map]
 static DELIVERY: PerCpuArray<u64> = PerCpuArray::with_max_entries(DELIVERY_KINDS, 0);
+
+/// The big maps allocate their entries as keys appear: preallocating 65536 per-CPU entries
+/// took a quarter of a second at every start. Entries are inserted once per (cgroup, syscall),
+/// so the hot path (lookups) is the same.
+const BPF_F_NO_PREALLOC: u32 = aya_ebpf::bindings::BPF_F_NO_PREALLOC;
 
 /// Offset of `thread_info.status` in `struct task_struct`, which userspace reads from the
 /// kernel's BTF and sets at load time. u64::MAX: unknown (the load refuses that).
