@@ -30,8 +30,14 @@ fn validate_all(events: &[Value], seen: &mut BTreeSet<String>) {
         .build(&schema)
         .expect("the schema compiles");
     for e in events {
-        let errors: Vec<String> = validator.iter_errors(e).map(|err| format!("{} at {}", err, err.instance_path())).collect();
-        assert!(errors.is_empty(), "{e}\ndoes not match the schema: {errors:#?}");
+        let errors: Vec<String> = validator
+            .iter_errors(e)
+            .map(|err| format!("{} at {}", err, err.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{e}\ndoes not match the schema: {errors:#?}"
+        );
         seen.insert(form(e));
     }
 }
@@ -40,14 +46,29 @@ fn validate_all(events: &[Value], seen: &mut BTreeSet<String>) {
 fn stalled_run_events() -> Vec<Value> {
     let probe = probe_bin();
     let mut child = Command::new(enforcer_bin())
-        .args(["run", "--events", "-", "--trace", "getppid", "--", probe.to_str().unwrap(), "getppid", "60000"])
+        .args([
+            "run",
+            "--events",
+            "-",
+            "--trace",
+            "getppid",
+            "--",
+            probe.to_str().unwrap(),
+            "getppid",
+            "60000",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(3)); // nobody reads: the pipe and the queue fill
     let mut text = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
     assert!(child.wait().unwrap().success());
     text.lines()
         .filter(|l| l.starts_with('{'))
@@ -76,7 +97,11 @@ fn every_kind_of_event_written_matches_the_schema() {
 
     // Losses in the eBPF ring buffer: a tiny one, flooded.
     let flood = s.path("flood.jsonl");
-    let out = run_probe(&["--trace", "getppid", "--ring-buffer-bytes", "4096"], &flood, &["getppid", "20000"]);
+    let out = run_probe(
+        &["--trace", "getppid", "--ring-buffer-bytes", "4096"],
+        &flood,
+        &["getppid", "20000"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     validate_all(&read_events(&flood), &mut seen);
 
@@ -93,15 +118,34 @@ fn every_kind_of_event_written_matches_the_schema() {
         .expect("a cgroup v2 hierarchy");
     let dir = root.join(&cgroup);
     std::fs::create_dir(&dir).unwrap();
-    let out = enforcer(&["observe", "--cgroup", &cgroup, "--duration", "1", "--events", watched.to_str().unwrap()]);
+    let out = enforcer(&[
+        "observe",
+        "--cgroup",
+        &cgroup,
+        "--duration",
+        "1",
+        "--events",
+        watched.to_str().unwrap(),
+    ]);
     std::fs::remove_dir(&dir).unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     validate_all(&read_events(&watched), &mut seen);
 
     let wanted = [
-        "decision/allowed", "decision/denied", "decision/would-deny", "syscall/aggregate", "syscall/call",
-        "lost/ebpf", "lost/sink", "lifecycle/start", "lifecycle/exit", "lifecycle/watch",
+        "decision/allowed",
+        "decision/denied",
+        "decision/would-deny",
+        "syscall/aggregate",
+        "syscall/call",
+        "lost/ebpf",
+        "lost/sink",
+        "lifecycle/start",
+        "lifecycle/exit",
+        "lifecycle/watch",
     ];
     let missing: Vec<&&str> = wanted.iter().filter(|w| !seen.contains(**w)).collect();
-    assert!(missing.is_empty(), "no real event of {missing:?} was validated (seen: {seen:?})");
+    assert!(
+        missing.is_empty(),
+        "no real event of {missing:?} was validated (seen: {seen:?})"
+    );
 }

@@ -67,6 +67,14 @@ pub struct SyscallEvent {
     pub errors: BTreeMap<String, u64>,
 }
 
+/// Calls of a `syscall` aggregate that seccomp (or the supervisor) stopped before they
+/// entered the kernel: `count - entered`, but no more than the failed returns, since a stopped
+/// call returns an errno; calls that return twice (fork, vfork: the child's return has no
+/// entry of its own) and exits with no syscall number are thereby not counted as stops.
+pub fn stopped_before_entry(count: u64, entered: u64, errors: &BTreeMap<String, u64>) -> u64 {
+    count.saturating_sub(entered).min(errors.values().sum())
+}
+
 /// One call, from the eBPF ring buffer: who made it, its arguments and what it returned.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyscallCallEvent {

@@ -110,7 +110,7 @@ impl Metrics {
             stopped: counter(
                 r,
                 "enforcer_syscalls_stopped_total",
-                "Observed calls stopped before entering the kernel (seccomp or the supervisor refused them: count - entered).",
+                "Observed calls that failed without entering the kernel: seccomp or the supervisor stopped them.",
                 &["container", "syscall"],
             ),
             errors: counter(
@@ -167,7 +167,7 @@ impl Metrics {
         let last = reported.entry(key).or_default();
         let container = self.containers.label(workload);
         let syscall = syscall_label(s.name.as_deref());
-        let stopped = s.count.saturating_sub(s.entered);
+        let stopped = crate::events::stopped_before_entry(s.count, s.entered, &s.errors);
         self.syscalls
             .with_label_values(&[container.as_str(), syscall])
             .inc_by(s.count.saturating_sub(last.count));

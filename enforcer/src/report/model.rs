@@ -59,7 +59,8 @@ pub struct SyscallRow {
     pub arch: String,
     pub count: u64,
     pub entered: u64,
-    /// `count - entered`: stopped before the kernel ran them (seccomp or the supervisor).
+    /// Stopped before the kernel ran them (seccomp or the supervisor): see
+    /// [`stopped_before_entry`](crate::events::stopped_before_entry).
     pub stopped: u64,
     pub errors: BTreeMap<String, u64>,
 }
@@ -340,7 +341,7 @@ impl Builder {
             let (count, entered) = (e.count.unwrap_or(0), e.entered.unwrap_or(0));
             row.count += count;
             row.entered += entered;
-            row.stopped += count.saturating_sub(entered);
+            row.stopped += crate::events::stopped_before_entry(count, entered, &e.errors);
             for (errno, n) in &e.errors {
                 *row.errors.entry(errno.clone()).or_default() += n;
             }

@@ -76,7 +76,8 @@ pub fn find(events: &[LogEvent], profile: &ResolvedProfile) -> Findings {
                 }
             }
             "syscall" if e.is_aggregate() => {
-                let stopped = e.count.unwrap_or(0).saturating_sub(e.entered.unwrap_or(0));
+                let (count, entered) = (e.count.unwrap_or(0), e.entered.unwrap_or(0));
+                let stopped = crate::events::stopped_before_entry(count, entered, &e.errors);
                 if let Some(name) = &e.name
                     && stopped > 0
                     && !foreign
