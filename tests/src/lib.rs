@@ -65,6 +65,18 @@ impl Scratch {
         p
     }
 
+    /// A subdirectory (mode 0755, so that tests that drop to another uid can search it).
+    pub fn mkdir(&self, name: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.dir.path().join(name);
+        std::fs::create_dir_all(&p).expect("mkdir scratch dir");
+        for dir in [self.dir.path(), p.as_path()] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod scratch dir");
+        }
+        p
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

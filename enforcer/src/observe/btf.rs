@@ -27,7 +27,10 @@ pub fn task_status_offset(path: &Path) -> Result<u64, BtfError> {
     };
     // Read whole, then parse from memory: parsing from the file seeks once per type
     // (over 100,000 lseeks for vmlinux), which made every `enforcer run` start slowly.
-    let bytes = std::fs::read(path).map_err(|e| BtfError::Read { path: path.to_owned(), message: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| BtfError::Read {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
     let btf = btf_rs::Btf::from_bytes(&bytes).map_err(read_err)?;
     let thread_info = member_bit_offset(&btf, path, "task_struct", "thread_info")?;
     let status = member_bit_offset(&btf, path, "thread_info", "status")?;

@@ -2,6 +2,8 @@
 //! without the feature), printed and written to BENCHMARKS.md with the command that
 //! reproduces them. Never part of pass/fail tests: a shared 2-core VM is noisy.
 
+mod notify;
+
 use crate::build::Binaries;
 use anyhow::{Result, bail};
 use std::fmt::Write as _;
@@ -28,11 +30,18 @@ mod observer;
 
 /// Every section; each lives in its own file.
 fn sections() -> Vec<Section> {
-    vec![Section {
-        name: "observer",
-        title: "eBPF observer",
-        run: observer::run,
-    }]
+    vec![
+        Section {
+            name: "notify",
+            title: "Supervisor: notified calls",
+            run: notify::run,
+        },
+        Section {
+            name: "observer",
+            title: "eBPF observer",
+            run: observer::run,
+        },
+    ]
 }
 
 pub fn run(root: &Path, bins: &Binaries, only: &[String]) -> Result<()> {
