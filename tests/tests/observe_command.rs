@@ -112,13 +112,14 @@ fn check_observed(all: &[Value], id: u64) {
 fn observe_probe_in(cg: &TestCgroup, name_it: bool) {
     let s = Scratch::new();
     let events = s.path("events.jsonl");
+    // Stopped with SIGTERM once the probe is done; the duration is only a backstop.
     let mut args = vec![
         "--events",
         events.to_str().unwrap(),
         "--trace",
         "getppid",
         "--duration",
-        "5",
+        "60",
     ];
     if name_it {
         args.extend(["--cgroup", cg.path.to_str().unwrap()]);
@@ -126,6 +127,8 @@ fn observe_probe_in(cg: &TestCgroup, name_it: bool) {
     let mut observe = start_observe(&args);
     wait_watched(&events, cg.id());
     cg.run_probe("getppid 777");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(observe.id() as i32, libc::SIGTERM) };
     let status = observe.wait().unwrap();
     assert!(status.success(), "{status}");
     check_observed(&read_events(&events), cg.id());
