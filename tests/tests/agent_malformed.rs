@@ -78,6 +78,11 @@ fn malformed_connections_are_refused_without_leaking_or_disturbing_others() {
         &format!("policy={POLICY}"),
         &[],
     );
+    // runc returns once it has sent the state; the agent takes the listener soon after.
+    agent.wait_events("the served container's listener", |e| {
+        e.iter()
+            .any(|e| e["phase"] == "agent-attach" && e["container"]["id"] == served.id)
+    });
     let fds_at_start = agent.fd_table();
     assert!(
         fds_at_start

@@ -131,12 +131,21 @@ impl Agent {
             .collect()
     }
 
-    /// Every event logged so far.
+    /// Every event logged so far, each checked against docs/events.schema.json.
     pub fn events(&self) -> Vec<Value> {
         if !self.events.exists() {
             return Vec::new();
         }
-        crate::read_events(&self.events)
+        let events = crate::read_events(&self.events);
+        let schema = schema();
+        for e in &events {
+            let errors: Vec<String> = schema.iter_errors(e).map(|e| e.to_string()).collect();
+            assert!(
+                errors.is_empty(),
+                "{e}\ndoes not match the schema: {errors:#?}"
+            );
+        }
+        events
     }
 
     /// Waits until `ready` holds for the event log; returns the log.
@@ -175,7 +184,17 @@ impl Drop for Agent {
     }
 }
 
-/// Events of `kind` (and `phase`, for lifecycle events) about container `id`.
+fn schema() -> jsonschema::Validator {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/events.schema.json");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles")
+}
+
+/// Events of `kind` about container `id`.
 pub fn of_container<'a>(events: &'a [Value], id: &str, kind: &str) -> Vec<&'a Value> {
     events
         .iter()
