@@ -91,3 +91,51 @@ fn containers_at_once_get_the_policies_their_metadata_names() {
         }
     }
 }
+
+#[test]
+fn policy_rules_match_the_container_name_from_the_annotations() {
+    let by_name = serde_json::json!({
+        "version": 1,
+        "rules": [{ "name": "web-only", "syscalls": ["@chmod"],
+                    "workload": { "container": "web*" }, "action": "allow" }]
+    });
+    let agent = Agent::builder()
+        .policy("by-name", &by_name.to_string())
+        .start();
+    let start = |name: &str, k8s_name: &str| {
+        start_container(
+            Runtime::Runc,
+            name,
+            &agent.socket,
+            "policy=by-name",
+            &[("io.kubernetes.container.name", k8s_name)],
+        )
+    };
+    let web = start("named-web", "web-frontend");
+    let db = start("named-db", "db");
+    let out = web.in_init("chmod 644 /other/g; echo rc=$?");
+    assert!(out.contains("rc=0"), "{out}");
+    let out = db.in_init("chmod 644 /other/g; echo rc=$?");
+    assert!(out.contains("rc=1"), "{out}");
+    assert_eq!(
+        (
+            web.bundle.mode_of("/other/g"),
+            db.bundle.mode_of("/other/g")
+        ),
+        (0o644, 0o600)
+    );
+    let events = agent.wait_events("both decisions", |e| {
+        [&web, &db]
+            .iter()
+            .all(|c| !of_container(e, &c.id, "decision").is_empty())
+    });
+    let rule = |c: &Container| of_container(&events, &c.id, "decision")[0]["rule"].clone();
+    assert_eq!(
+        (rule(&web), rule(&db)),
+        ("web-only".into(), "default".into())
+    );
+    assert_eq!(
+        of_container(&events, &web.id, "decision")[0]["container"]["name"],
+        "web-frontend"
+    );
+}
