@@ -103,6 +103,11 @@ pub const ARCHES: u32 = 3;
 /// x86's `__X32_SYSCALL_BIT`.
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
+/// Words of the watch bitmap: bit `id % 64` of word `id / 64` is set when cgroup `id` is
+/// watched, for ids below `WATCH_BITMAP_WORDS * 64` (cgroup ids are kernfs inode numbers,
+/// small and reused); larger ids go to the watch map alone.
+pub const WATCH_BITMAP_WORDS: u32 = 65536;
+
 /// Capacity of the watch map (cgroups watched at once).
 pub const MAX_WATCHED_CGROUPS: u32 = 4096;
 /// Capacity of the counter maps.

@@ -16,7 +16,7 @@ use aya_ebpf::{
         generated::bpf_get_current_task_btf,
     },
     macros::{btf_tracepoint, map},
-    maps::{HashMap, LruHashMap, PerCpuArray, PerCpuHashMap, RingBuf},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::BtfTracePointContext,
 };
 use enforcer_common::{
@@ -25,10 +25,15 @@ use enforcer_common::{
     LOSS_RING_BUFFER_FULL, LOSS_TASK_UNREADABLE, MAX_ERRNO_KEYS, MAX_PENDING_CALLS,
     MAX_SELECTED_KEYS, MAX_SYSCALL_KEYS, MAX_WATCHED_CGROUPS, PendingCall, RECORD_ARGS_AT_ENTRY,
     RECORD_NO_RETURN, RING_BUFFER_BYTES, SELECT_ALL, SELECT_MAP, STATE_ACTIVE, STATE_AWAIT_EXEC,
-    SyscallCounts, SyscallKey, WatchState, X32_SYSCALL_BIT,
+    SyscallCounts, SyscallKey, WATCH_BITMAP_WORDS, WatchState, X32_SYSCALL_BIT,
 };
 
-/// cgroup ids to watch; everything else costs one lookup and returns.
+/// Which cgroup ids are watched, as a bitmap: for an unwatched cgroup the programs' only
+/// lookup, an array read the verifier inlines (see `WATCH_BITMAP_WORDS`).
+#[map]
+static WATCH_BITS: Array<u64> = Array::with_max_entries(WATCH_BITMAP_WORDS, 0);
+
+/// How each watched cgroup is watched.
 #[map]
 static WATCHED: HashMap<u64, WatchState> = HashMap::with_max_entries(MAX_WATCHED_CGROUPS, 0);
 
@@ -87,7 +92,7 @@ const MAX_ERRNO: i64 = 4095;
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     let cgroup_id = current_cgroup_id();
-    let Some(watch) = WATCHED.get_ptr(cgroup_id) else {
+    let Some(watch) = watch_of(cgroup_id) else {
         return 0;
     };
     // SAFETY: a value of the map, valid while this program runs (entries are only replaced
@@ -130,7 +135,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
 #[btf_tracepoint(function = "sys_exit")]
 pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     let cgroup_id = current_cgroup_id();
-    let Some(watch_ptr) = WATCHED.get_ptr_mut(cgroup_id) else {
+    let Some(watch_ptr) = watch_of(cgroup_id) else {
         return 0;
     };
     let regs: u64 = ctx.arg(0);
@@ -190,6 +195,19 @@ pub fn floor_exit(_ctx: BtfTracePointContext) -> i32 {
 fn current_cgroup_id() -> u64 {
     // SAFETY: a helper without arguments, available to tracing programs on cgroup v2 kernels.
     unsafe { bpf_get_current_cgroup_id() }
+}
+
+/// The watch entry of a watched cgroup; an unwatched one costs the bitmap read alone.
+#[inline(always)]
+fn watch_of(cgroup_id: u64) -> Option<*mut WatchState> {
+    const IDS: u64 = WATCH_BITMAP_WORDS as u64 * 64;
+    if cgroup_id < IDS {
+        let word = WATCH_BITS.get((cgroup_id / 64) as u32)?;
+        if *word & (1 << (cgroup_id % 64)) == 0 {
+            return None;
+        }
+    }
+    WATCHED.get_ptr_mut(cgroup_id)
 }
 
 #[inline(always)]

@@ -2,10 +2,12 @@
 
 use super::btf::{self, BtfError};
 use super::selection::Selection;
-use aya::maps::{HashMap, MapData, RingBuf};
+use aya::maps::{Array, HashMap, MapData, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Ebpf, EbpfError, EbpfLoader, include_bytes_aligned};
-use enforcer_common::{RING_BUFFER_BYTES, STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallKey, WatchState};
+use enforcer_common::{
+    RING_BUFFER_BYTES, STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallKey, WATCH_BITMAP_WORDS, WatchState,
+};
 
 /// The object `cargo xtask build` compiled; empty when the binary was built without it.
 static EBPF_OBJECT: &[u8] = include_bytes_aligned!(concat!(env!("OUT_DIR"), "/enforcer.bpf.o"));
@@ -163,11 +165,13 @@ impl Observer {
         };
         self.hash::<u64, WatchState>("WATCHED")?
             .insert(cgroup_id, state, 0)
-            .map_err(map_err("WATCHED"))
+            .map_err(map_err("WATCHED"))?;
+        self.set_watch_bit(cgroup_id, true)
     }
 
     /// Stops counting for `cgroup_id`; its counters stay readable until [`Observer::forget`].
     pub fn unwatch(&mut self, cgroup_id: u64) -> Result<(), ObserveError> {
+        self.set_watch_bit(cgroup_id, false)?;
         match self.hash::<u64, WatchState>("WATCHED")?.remove(&cgroup_id) {
             Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
             Err(source) => {
@@ -196,6 +200,26 @@ impl Observer {
             .take_map("EVENTS")
             .ok_or(ObserveError::MissingMap("EVENTS"))?;
         RingBuf::try_from(map).map_err(map_err("EVENTS"))
+    }
+
+    /// The bitmap the programs read first (ids beyond it are found in WATCHED alone).
+    fn set_watch_bit(&mut self, cgroup_id: u64, on: bool) -> Result<(), ObserveError> {
+        let Ok(word) = u32::try_from(cgroup_id / 64) else {
+            return Ok(());
+        };
+        if word >= WATCH_BITMAP_WORDS {
+            return Ok(());
+        }
+        let map = self
+            .ebpf
+            .map_mut("WATCH_BITS")
+            .ok_or(ObserveError::MissingMap("WATCH_BITS"))?;
+        let mut bits: Array<&mut MapData, u64> =
+            Array::try_from(map).map_err(map_err("WATCH_BITS"))?;
+        let old = bits.get(&word, 0).map_err(map_err("WATCH_BITS"))?;
+        let bit = 1u64 << (cgroup_id % 64);
+        let new = if on { old | bit } else { old & !bit };
+        bits.set(word, new, 0).map_err(map_err("WATCH_BITS"))
     }
 
     fn clear_selection(&mut self, cgroup_id: u64) -> Result<(), ObserveError> {
