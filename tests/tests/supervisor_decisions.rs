@@ -414,3 +414,38 @@ fn identity_rules_match_the_callers_uid() {
         (Some("others"), Some("no-uid-1000"))
     );
 }
+
+#[test]
+fn a_kill_decision_kills_the_whole_workload() {
+    let s = Scratch::new();
+    let f = s.file("f", 0o600);
+    let after = s.path("after");
+    let p = s.path("policy.json");
+    std::fs::write(
+        &p,
+        r#"{"rules":[{"name":"no-chmod","syscalls":["@chmod"],"action":"kill"}]}"#,
+    )
+    .unwrap();
+    let events = s.path("events.jsonl");
+    let out = run_probe(
+        &["--policy", p.to_str().unwrap()],
+        &events,
+        &[
+            "chmod",
+            f.to_str().unwrap(),
+            "0644",
+            "touch",
+            after.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "killed by SIGKILL: {}",
+        stderr(&out)
+    );
+    assert!(!after.exists(), "nothing ran after the killed call");
+    assert_eq!(mode_of(&f), 0o600);
+    let all = read_events(&events);
+    assert_eq!(decisions(&all)[0]["rule"], "no-chmod");
+}

@@ -9,6 +9,8 @@ pub mod families;
 mod load;
 mod model;
 mod rules;
+#[cfg(test)]
+mod tests;
 
 pub use builtin::builtin;
 pub use eval::{Decision, FactError, Facts, Identity};

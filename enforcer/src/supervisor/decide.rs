@@ -272,9 +272,13 @@ fn finish(
     stats: &Stats,
 ) {
     if let Err(e) = notify::respond(fd, call.req.id, answer) {
-        tracing::debug!("answer to notification {} not delivered: {e}", call.req.id);
-        stats.stale.fetch_add(1, Ordering::Relaxed);
-        return;
+        // A kill has already taken the caller down: its decision is still logged.
+        let killed = decision.action == Action::Kill && config.mode == Mode::Enforce;
+        if !killed {
+            tracing::debug!("answer to notification {} not delivered: {e}", call.req.id);
+            stats.stale.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
     }
     let latency_ns = call.started.elapsed().as_nanos() as u64;
     let (outcome, errno) = match (answer, decision.action) {
