@@ -12,6 +12,10 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
 
+/// How long the supervisor may take, once the workload's main process is gone, to log the
+/// decisions it is finishing.
+const SUPERVISOR_DRAIN: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Launches `cmd` in `cgroup` under `filter`, supervises it, reports (finishing the
 /// `observation` of the cgroup, started by the caller), and returns the exit code of
 /// `enforcer run`.
@@ -149,10 +153,14 @@ fn wait_supervised(
             }
         }
         let status = waitpid(pid, None).map_err(RunError::Wait)?;
-        if let Some(task) = supervisor {
-            // Other processes of the workload may still use the filter; they are killed with
-            // the cgroup, which closes the listener and ends the task.
-            task.abort();
+        if let Some(mut task) = supervisor {
+            // The listener closes when no process of the workload is left, and the supervisor
+            // then ends after logging what it was deciding (a kill decision races the
+            // workload's exit). Processes that outlive the main one keep it open: they are
+            // killed with the cgroup, which closes the listener and ends the task.
+            if tokio::time::timeout(SUPERVISOR_DRAIN, &mut task).await.is_err() {
+                task.abort();
+            }
         }
         Ok(status)
     })
