@@ -9,12 +9,12 @@
 //!   raw NR A0..A5 | mount-private DIR | status (src/probe/profiles.rs)
 //! Each call prints `op(args) = ret` or `op(args) = -1 ERRNO (message)`. Numbers take 0o/0x.
 
-#[path = "../probe/supervisor.rs"]
-mod probe_supervisor;
 #[path = "../probe/observer.rs"]
 mod probe_observer;
 #[path = "../probe/profiles.rs"]
 mod probe_profiles;
+#[path = "../probe/supervisor.rs"]
+mod probe_supervisor;
 
 use std::ffi::CString;
 use std::io::Write;
