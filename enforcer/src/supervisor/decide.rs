@@ -129,13 +129,19 @@ pub fn dispatch(
     let deadline = config.deadline;
     let listener = listener.clone();
     runtime.spawn(async move {
-        if tokio::time::timeout(deadline, task).await.is_err() {
+        // Past the deadline, or the decision task failed (panicked): deny, unless it answered.
+        let rule = match tokio::time::timeout(deadline, task).await {
+            Ok(Ok(())) => return,
+            Ok(Err(_)) => "error: the decision task failed",
+            Err(_) => "deadline",
+        };
+        {
             let mut state = state.lock().await;
             if !state.done {
                 state.done = true;
                 let decision = Decision {
                     action: Action::Deny(libc::EPERM),
-                    rule: "deadline".into(),
+                    rule: rule.into(),
                     audit: vec![],
                     used_path: false,
                 };

@@ -30,6 +30,8 @@ use std::time::Duration;
 pub enum SupervisorError {
     #[error("watching the seccomp listener: {0}")]
     Poll(std::io::Error),
+    #[error("the thread receiving notifications died")]
+    ReceiverDied,
 }
 
 /// What the supervisor needs to decide for one workload.
@@ -108,8 +110,10 @@ pub async fn serve(
             let _ = done_tx.send(());
         })
         .map_err(SupervisorError::Poll)?;
-    let _ = done.await;
-    Ok(())
+    // The receiving thread says when the filter has no users left; if it never says, it
+    // died (a panic), the listener is closed with it, and the workload's notified calls now
+    // fail with ENOSYS: the caller must hear of it (and may kill the workload).
+    done.await.map_err(|_| SupervisorError::ReceiverDied)
 }
 
 fn receive_loop(
