@@ -2,7 +2,8 @@
 
 use super::families::{self, named_arg};
 use super::model::{ArgSpec, Number, PolicyFile, RuleSpec, WorkloadSpec};
-use super::rules::{Action, ArgCond, ArgSelector, Op, Policy, Rule, WorkloadMatch};
+use super::rules::{Action, ArgCond, ArgSelector, Policy, Rule, WorkloadMatch};
+use crate::profile::CmpOp;
 use globset::{GlobSet, GlobSetBuilder};
 use std::path::{Path, PathBuf};
 
@@ -221,16 +222,10 @@ impl Compiler<'_> {
             }
             _ => return Err(self.err(at, "give exactly one of \"arg\" (a name) or \"index\"")),
         };
-        let op = match spec.op.trim_start_matches("SCMP_CMP_") {
-            "EQ" => Op::Eq,
-            "NE" => Op::Ne,
-            "LT" => Op::Lt,
-            "LE" => Op::Le,
-            "GT" => Op::Gt,
-            "GE" => Op::Ge,
-            "MASKED_EQ" => Op::MaskedEq,
-            other => return Err(self.err(format!("{at}.op"), format!("unknown op {other:?}"))),
-        };
+        // The prefix is optional in policies.
+        let name = format!("SCMP_CMP_{}", spec.op.trim_start_matches("SCMP_CMP_"));
+        let op = CmpOp::from_scmp_name(&name)
+            .ok_or_else(|| self.err(format!("{at}.op"), format!("unknown op {:?}", spec.op)))?;
         let value = number(&spec.value).ok_or_else(|| {
             self.err(
                 format!("{at}.value"),
@@ -244,7 +239,7 @@ impl Compiler<'_> {
                     format!("not a number: {}", show(n)),
                 )
             })?,
-            None if op == Op::MaskedEq => {
+            None if op == CmpOp::MaskedEq => {
                 return Err(self.err(
                     format!("{at}.valueTwo"),
                     "MASKED_EQ needs valueTwo (value is the mask)",

@@ -1,6 +1,7 @@
 //! The compiled policy: rules checked in order, the first deciding match wins.
 
 use super::families::Width;
+use crate::profile::CmpOp;
 use globset::GlobSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,23 +13,12 @@ pub enum Action {
     Kill,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    /// `(arg & value) == value_two`.
-    MaskedEq,
-}
-
 /// One register condition, its register and width resolved per syscall.
 #[derive(Debug, Clone)]
 pub struct ArgCond {
     pub selector: ArgSelector,
-    pub op: Op,
+    /// The profiles' own operators, with their comparison.
+    pub op: CmpOp,
     pub value: u64,
     pub value_two: u64,
 }
@@ -44,16 +34,11 @@ impl ArgCond {
     /// the policy's values truncated the same way.
     pub fn matches(&self, index: usize, width: Width, args: &[u64; 6]) -> bool {
         let a = width.truncate(args[index]);
-        let (v, v2) = (width.truncate(self.value), width.truncate(self.value_two));
-        match self.op {
-            Op::Eq => a == v,
-            Op::Ne => a != v,
-            Op::Lt => a < v,
-            Op::Le => a <= v,
-            Op::Gt => a > v,
-            Op::Ge => a >= v,
-            Op::MaskedEq => a & v == v2,
-        }
+        self.op.holds(
+            a,
+            width.truncate(self.value),
+            width.truncate(self.value_two),
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 //! every call the profile would stop is shown to the supervisor, and the profile's own answer
 //! for a call, so the supervisor can say what enforce mode would have done and why.
 
-use super::types::{Action, ArgCond, CmpOp};
+use super::types::{Action, ArgCond};
 use super::{HANDOFF_SYSCALLS, ResolvedProfile, ResolvedRule};
 
 /// Marks the rules the audit variant adds for the hand-off calls.
@@ -20,16 +20,8 @@ impl ArgCond {
     /// Whether the kernel's filter would find this condition true for `args` (64-bit
     /// comparisons, as libseccomp compiles them on 64-bit ABIs).
     pub fn holds(&self, args: &[u64; 6]) -> bool {
-        let a = args[usize::from(self.index)];
-        match self.op {
-            CmpOp::Ne => a != self.value,
-            CmpOp::Lt => a < self.value,
-            CmpOp::Le => a <= self.value,
-            CmpOp::Eq => a == self.value,
-            CmpOp::Ge => a >= self.value,
-            CmpOp::Gt => a > self.value,
-            CmpOp::MaskedEq => a & self.value == self.value_two,
-        }
+        self.op
+            .holds(args[usize::from(self.index)], self.value, self.value_two)
     }
 }
 

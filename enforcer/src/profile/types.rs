@@ -133,6 +133,20 @@ impl CmpOp {
         OPS.iter().find(|o| o.0 == self).map_or("", |o| o.1)
     }
 
+    /// Whether `arg` compares true with `value` (the mask, for `MaskedEq`) and `value_two`,
+    /// as the kernel's filter compares them: profiles and policies both use this.
+    pub fn holds(self, arg: u64, value: u64, value_two: u64) -> bool {
+        match self {
+            CmpOp::Ne => arg != value,
+            CmpOp::Lt => arg < value,
+            CmpOp::Le => arg <= value,
+            CmpOp::Eq => arg == value,
+            CmpOp::Ge => arg >= value,
+            CmpOp::Gt => arg > value,
+            CmpOp::MaskedEq => arg & value == value_two,
+        }
+    }
+
     fn symbol(self) -> &'static str {
         OPS.iter().find(|o| o.0 == self).map_or("", |o| o.2)
     }
