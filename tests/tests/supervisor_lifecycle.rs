@@ -255,3 +255,37 @@ fn audit_mode_reports_policy_and_default_profile_denials() {
         "the safe chmod is allowed as usual"
     );
 }
+
+#[test]
+fn audit_mode_reports_a_path_rule_denial_as_would_deny() {
+    let s = Scratch::new();
+    let allowed = s.mkdir("allowed");
+    let f = s.file("elsewhere", 0o600);
+    let policy = s.path("policy.json");
+    let text = format!(
+        r#"{{"rules":[{{"name":"allowed-dir","syscalls":["@chmod"],"paths":["{}/**"],"action":"allow"}}]}}"#,
+        allowed.display()
+    );
+    std::fs::write(&policy, text).unwrap();
+    let events = s.path("events.jsonl");
+    let out = run_probe(
+        &["--mode", "audit", "--policy", policy.to_str().unwrap()],
+        &events,
+        &["chmod", f.to_str().unwrap(), "0640"],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text} {}", stderr(&out));
+    assert!(text.ends_with("= 0\n"), "the call ran: {text}");
+    assert_eq!(mode_of(&f), 0o640);
+    let all = read_events(&events);
+    let d = events_of(&all, "decision");
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["outcome"], "would-deny", "{}", d[0]);
+    assert_eq!(d[0]["rule"], "default");
+    assert_eq!(
+        d[0]["path"],
+        f.to_str().unwrap(),
+        "the path the policy saw is logged"
+    );
+    assert_eq!(d[0]["would"], "deny EPERM");
+}

@@ -183,8 +183,10 @@ fn decide_with_facts(
         return; // the deadline answered already; do nothing more
     }
     let mut answer = answer_for(&decision, config);
-    if answer == Answer::Continue && decision.used_path {
-        // The allow depends on memory: carry the call out ourselves (DESIGN rule 2).
+    // An allow that depends on memory is carried out by us (DESIGN rule 2). An audit-mode
+    // would-deny is continued even when the path was read: nothing is enforced in audit
+    // mode, so there is no decision a race could turn, and the event still says would-deny.
+    if answer == Answer::Continue && decision.used_path && decision.action == Action::Allow {
         answer = match (
             &path,
             facts.caller(),
@@ -213,7 +215,8 @@ fn decide_with_facts(
     );
 }
 
-/// The kernel's answer for a decision, in the configured mode.
+/// The kernel's answer for a decision, in the configured mode. A kill in enforce mode kills
+/// the workload's cgroup right here, before the answer.
 fn answer_for(decision: &Decision, config: &Config) -> Answer {
     match (decision.action, config.mode) {
         (Action::Allow, _) => Answer::Continue,
