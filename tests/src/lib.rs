@@ -35,6 +35,16 @@ pub fn shared_profile(name: &str) -> PathBuf {
     env_path("ENFORCER_SHARED_PROFILES").join(name)
 }
 
+/// Where cgroup v2 is mounted: /sys/fs/cgroup/unified on hybrid hosts, /sys/fs/cgroup on
+/// pure v2 ones.
+pub fn cgroup_v2_root() -> PathBuf {
+    ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.join("cgroup.controllers").is_file())
+        .expect("a cgroup v2 hierarchy")
+}
+
 pub fn require_root() {
     // SAFETY: geteuid cannot fail.
     assert_eq!(

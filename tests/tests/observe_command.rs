@@ -11,11 +11,7 @@ use std::time::{Duration, Instant};
 const DOCKER_ID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
 
 fn v2_root() -> PathBuf {
-    ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.join("cgroup.controllers").is_file())
-        .expect("a cgroup v2 hierarchy")
+    cgroup_v2_root()
 }
 
 /// A cgroup made for the test, shaped as Docker's systemd driver names them; removed on drop.

@@ -111,11 +111,7 @@ fn every_kind_of_event_written_matches_the_schema() {
     // Watching a cgroup with `enforcer observe`.
     let watched = s.path("observe.jsonl");
     let cgroup = format!("schema-watch-{}", std::process::id());
-    let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
-        .into_iter()
-        .map(std::path::Path::new)
-        .find(|p| p.join("cgroup.procs").exists())
-        .expect("a cgroup v2 hierarchy");
+    let root = cgroup_v2_root();
     let dir = root.join(&cgroup);
     std::fs::create_dir(&dir).unwrap();
     let out = enforcer(&[

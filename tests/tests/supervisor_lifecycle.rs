@@ -58,15 +58,7 @@ fn kill_supervisor_during_a_call(opts: &[&str]) -> (String, Scratch, std::path::
         .read_to_string(&mut out)
         .unwrap();
     // The enforcer could not clean up after itself: remove its (now empty) cgroup.
-    let cg = std::path::Path::new(
-        if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-            "/sys/fs/cgroup"
-        } else {
-            "/sys/fs/cgroup/unified"
-        },
-    )
-    .join("enforcer")
-    .join(&cgroup);
+    let cg = cgroup_v2_root().join("enforcer").join(&cgroup);
     let _ = std::fs::write(cg.join("cgroup.kill"), b"1");
     let deadline = Instant::now() + Duration::from_secs(5);
     while std::fs::remove_dir(&cg).is_err() && Instant::now() < deadline {

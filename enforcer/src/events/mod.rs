@@ -213,12 +213,8 @@ pub fn arch_label(arch: crate::profile::Arch) -> String {
         .to_lowercase()
 }
 
-/// Symbolic name of a positive errno ("EPERM"), or its number as text.
+/// Symbolic name of a positive errno ("EPERM"), or its number as text: the same words as
+/// the profile commands use.
 pub fn errno_name(errno: i32) -> String {
-    let name = nix::errno::Errno::from_raw(errno);
-    if name == nix::errno::Errno::UnknownErrno {
-        errno.to_string()
-    } else {
-        format!("{name:?}")
-    }
+    u32::try_from(errno).map_or_else(|_| errno.to_string(), crate::profile::errno_name)
 }

@@ -3,7 +3,6 @@
 
 use super::bundle::Bundle;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -214,11 +213,7 @@ pub fn cgroup_id_of(pid: u32) -> u64 {
         .lines()
         .find_map(|l| l.strip_prefix("0::"))
         .expect("a cgroup v2 entry");
-    let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
-        .into_iter()
-        .map(Path::new)
-        .find(|p| p.join("cgroup.controllers").exists())
-        .expect("a cgroup v2 mount");
+    let root = crate::cgroup_v2_root();
     std::fs::metadata(root.join(rel.trim_start_matches('/')))
         .expect("stat cgroup dir")
         .ino()
