@@ -215,7 +215,7 @@ impl Creds {
             // setfs*id return the previous id, never an error code.
             libc::syscall(libc::SYS_setfsgid, fsg);
             libc::syscall(libc::SYS_setfsuid, fsu);
-            let mut header = libc_cap_header {
+            let mut header = CapHeader {
                 version: LINUX_CAPABILITY_VERSION_3,
                 pid: 0,
             };
@@ -224,12 +224,12 @@ impl Creds {
             let (p0, p1) = split(self.cap_prm);
             let (i0, i1) = split(self.cap_inh);
             let data = [
-                libc_cap_data {
+                CapData {
                     effective: e0,
                     permitted: p0,
                     inheritable: i0,
                 },
-                libc_cap_data {
+                CapData {
                     effective: e1,
                     permitted: p1,
                     inheritable: i1,
@@ -239,7 +239,7 @@ impl Creds {
                 "capset",
                 libc::syscall(
                     libc::SYS_capset,
-                    &mut header as *mut libc_cap_header,
+                    &mut header as *mut CapHeader,
                     data.as_ptr(),
                 ),
             )?;
@@ -250,16 +250,16 @@ impl Creds {
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
+/// `struct __user_cap_header_struct` of capset(2).
 #[repr(C)]
-#[allow(non_camel_case_types)]
-struct libc_cap_header {
+struct CapHeader {
     version: u32,
     pid: i32,
 }
 
+/// `struct __user_cap_data_struct`, one per 32 capabilities.
 #[repr(C)]
-#[allow(non_camel_case_types)]
-struct libc_cap_data {
+struct CapData {
     effective: u32,
     permitted: u32,
     inheritable: u32,
