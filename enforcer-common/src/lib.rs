@@ -15,7 +15,8 @@ pub struct SyscallKey {
     pub arch: u32,
 }
 
-/// Counters per `SyscallKey`, per CPU.
+/// Counters per `SyscallKey`, per CPU; failed returns are counted by errno in `ERRNOS`.
+/// Also the value of the dense counter array (see `DENSE_CALLS`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyscallCounts {
@@ -23,8 +24,6 @@ pub struct SyscallCounts {
     pub entered: u64,
     /// Calls that reached `sys_exit`, denied ones included.
     pub exited: u64,
-    /// Of the exits, how many returned an error (-4095..=-1).
-    pub errors: u64,
 }
 
 /// Key of the per-CPU error counters: which errno a syscall returned.
@@ -48,6 +47,72 @@ pub struct WatchState {
     /// Per `ARCH_*` index: `SELECT_NONE`, `SELECT_MAP` (the calls listed in the selection map
     /// get detailed events) or `SELECT_ALL`.
     pub select: [u8; 4],
+    /// Index of the cgroup's block in the dense counter array, or `NO_DENSE_SLOT`: its calls
+    /// are counted in the per-CPU hash map.
+    pub dense_slot: u32,
+    pub _pad: u32,
+}
+
+/// Where the programs find what they read of the current task, as byte offsets that the
+/// loader takes from the running kernel's BTF (a global of the object, frozen at load).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskLayout {
+    /// `task_struct.thread_info.status`: the TS_COMPAT bit of i386 calls.
+    pub status: u64,
+    /// `task_struct.cgroups` (a `css_set *`).
+    pub cgroups: u64,
+    /// `css_set.dfl_cgrp`: the task's cgroup v2 (a `cgroup *`).
+    pub dfl_cgrp: u64,
+    /// `cgroup.kn` (a `kernfs_node *`).
+    pub kn: u64,
+    /// `kernfs_node.id`: the cgroup id.
+    pub kn_id: u64,
+}
+
+/// `WatchState::dense_slot` of a cgroup counted in the hash map.
+pub const NO_DENSE_SLOT: u32 = u32::MAX;
+
+/// Counters per cgroup in the dense counter array: one per syscall number of each ABI that
+/// the kernel's tables can hold (native and i386 below 512, x32 below 1024 once bit 30 is
+/// taken off). A per-CPU array lookup is a few inlined instructions where a per-CPU hash
+/// lookup hashes and compares a 16-byte key, and the counters are the watched hot path.
+pub const DENSE_CALLS: u32 = 2048;
+/// One cgroup's counters in the dense array: 32 KiB, the most a per-CPU value may be, and
+/// read back by userspace in one lookup.
+pub type DenseBlock = [SyscallCounts; DENSE_CALLS as usize];
+/// Most cgroups counted densely at once; the loader lowers it on machines with many CPUs
+/// (each slot takes 32 KiB per CPU). Other watched cgroups are counted in the hash map.
+pub const MAX_DENSE_SLOTS: u32 = 64;
+
+const DENSE_I386_BASE: u32 = 512;
+const DENSE_X32_BASE: u32 = 1024;
+
+/// Where a call is counted in its cgroup's block of the dense array; None for numbers
+/// outside the tables (-1, or a number no kernel has yet), which go to the hash map.
+#[inline(always)]
+pub fn dense_index(nr: u32, arch: u32) -> Option<u32> {
+    let (base, n, room) = match arch {
+        ARCH_NATIVE => (0, nr, DENSE_I386_BASE),
+        ARCH_I386 => (DENSE_I386_BASE, nr, DENSE_X32_BASE - DENSE_I386_BASE),
+        ARCH_X32 => (
+            DENSE_X32_BASE,
+            nr & !X32_SYSCALL_BIT,
+            DENSE_CALLS - DENSE_X32_BASE,
+        ),
+        _ => return None,
+    };
+    if n < room { Some(base + n) } else { None }
+}
+
+/// The (arch, nr) counted at `index` of a dense block: the inverse of [`dense_index`].
+pub fn dense_call(index: u32) -> Option<(u32, u32)> {
+    match index {
+        i if i < DENSE_I386_BASE => Some((ARCH_NATIVE, i)),
+        i if i < DENSE_X32_BASE => Some((ARCH_I386, i - DENSE_I386_BASE)),
+        i if i < DENSE_CALLS => Some((ARCH_X32, (i - DENSE_X32_BASE) | X32_SYSCALL_BIT)),
+        _ => None,
+    }
 }
 
 pub const STATE_ACTIVE: u32 = 1;
@@ -138,6 +203,35 @@ pub const LOSS_KINDS: u32 = 6;
 pub const DELIVERY_SUBMITTED: u32 = 0;
 pub const DELIVERY_KINDS: u32 = 1;
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_indexes_are_distinct_and_invert() {
+        let mut seen = [false; DENSE_CALLS as usize];
+        for arch in [ARCH_NATIVE, ARCH_I386, ARCH_X32] {
+            for n in 0..1100u32 {
+                let nr = if arch == ARCH_X32 {
+                    n | X32_SYSCALL_BIT
+                } else {
+                    n
+                };
+                let Some(i) = dense_index(nr, arch) else {
+                    continue;
+                };
+                assert!(!seen[i as usize], "index {i} used twice");
+                seen[i as usize] = true;
+                assert_eq!(dense_call(i), Some((arch, nr)));
+            }
+        }
+        assert!(seen.iter().all(|s| *s), "every index is some call's");
+        assert_eq!(dense_index(u32::MAX, ARCH_NATIVE), None);
+        assert_eq!(dense_index(512, ARCH_NATIVE), None);
+        assert_eq!(dense_call(DENSE_CALLS), None);
+    }
+}
+
 #[cfg(feature = "user")]
 mod pod {
     // SAFETY: all of these are #[repr(C)] structs of plain integers with no implicit padding
@@ -153,4 +247,6 @@ mod pod {
     unsafe impl aya::Pod for super::PendingCall {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::CallRecord {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::TaskLayout {}
 }

@@ -4,28 +4,30 @@
 //! cgroup also go to a ring buffer as detailed events (pid, tid, comm, arguments, return).
 //!
 //! BTF tracepoints (tp_btf) on raw_syscalls: the verifier knows the types of `struct pt_regs`
-//! and of the current `task_struct`, so registers and the compat bit are plain loads, with no
-//! probe-read helper on the hot path.
+//! and of the current `task_struct`, so registers, the compat bit and the cgroup id are plain
+//! loads, with no probe-read helper on the hot path. Every task of the machine runs these
+//! programs on every call, so an unwatched cgroup costs four loads and a bitmap test; a
+//! watched one counts in a per-CPU array (see `DENSE_CALLS`).
 #![no_std]
 #![no_main]
 
 use aya_ebpf::{
     bindings::{BPF_ANY, BPF_NOEXIST},
     helpers::{
-        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
-        generated::bpf_get_current_task_btf,
+        bpf_get_current_comm, bpf_get_current_pid_tgid, generated::bpf_get_current_task_btf,
     },
     macros::{btf_tracepoint, map},
     maps::{Array, HashMap, LruHashMap, PerCpuArray, PerCpuHashMap, RingBuf},
     programs::BtfTracePointContext,
 };
 use enforcer_common::{
-    ARCH_I386, ARCH_NATIVE, ARCH_X32, CallRecord, DELIVERY_KINDS, DELIVERY_SUBMITTED, ErrnoKey,
-    LOSS_COUNTS_MAP_FULL, LOSS_ERRNO_MAP_FULL, LOSS_KINDS, LOSS_PENDING_MAP_FULL,
-    LOSS_RING_BUFFER_FULL, LOSS_TASK_UNREADABLE, MAX_ERRNO_KEYS, MAX_PENDING_CALLS,
-    MAX_SELECTED_KEYS, MAX_SYSCALL_KEYS, MAX_WATCHED_CGROUPS, PendingCall, RECORD_ARGS_AT_ENTRY,
-    RECORD_NO_RETURN, RING_BUFFER_BYTES, SELECT_ALL, SELECT_MAP, STATE_ACTIVE, STATE_AWAIT_EXEC,
-    SyscallCounts, SyscallKey, WATCH_BITMAP_WORDS, WatchState, X32_SYSCALL_BIT,
+    ARCH_I386, ARCH_NATIVE, ARCH_X32, CallRecord, DELIVERY_KINDS, DELIVERY_SUBMITTED, DenseBlock,
+    ErrnoKey, LOSS_COUNTS_MAP_FULL, LOSS_ERRNO_MAP_FULL, LOSS_KINDS, LOSS_PENDING_MAP_FULL,
+    LOSS_RING_BUFFER_FULL, LOSS_TASK_UNREADABLE, MAX_DENSE_SLOTS, MAX_ERRNO_KEYS,
+    MAX_PENDING_CALLS, MAX_SELECTED_KEYS, MAX_SYSCALL_KEYS, MAX_WATCHED_CGROUPS, NO_DENSE_SLOT,
+    PendingCall, RECORD_ARGS_AT_ENTRY, RECORD_NO_RETURN, RING_BUFFER_BYTES, SELECT_ALL, SELECT_MAP,
+    STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallCounts, SyscallKey, TaskLayout, WATCH_BITMAP_WORDS,
+    WatchState, X32_SYSCALL_BIT, dense_index,
 };
 
 /// Which cgroup ids are watched, as a bitmap: for an unwatched cgroup the programs' only
@@ -37,6 +39,12 @@ static WATCH_BITS: Array<u64> = Array::with_max_entries(WATCH_BITMAP_WORDS, 0);
 #[map]
 static WATCHED: HashMap<u64, WatchState> = HashMap::with_max_entries(MAX_WATCHED_CGROUPS, 0);
 
+/// Counters of the cgroups that have a dense slot: entry `dense_slot`, indexed by
+/// `dense_index`. The loader may lower the number of slots.
+#[map]
+static DENSE: PerCpuArray<DenseBlock> = PerCpuArray::with_max_entries(MAX_DENSE_SLOTS, 0);
+
+/// Counters of the other watched cgroups, and of numbers outside the dense blocks.
 #[map]
 static COUNTS: PerCpuHashMap<SyscallKey, SyscallCounts> =
     PerCpuHashMap::with_max_entries(MAX_SYSCALL_KEYS, BPF_F_NO_PREALLOC);
@@ -71,10 +79,16 @@ static DELIVERY: PerCpuArray<u64> = PerCpuArray::with_max_entries(DELIVERY_KINDS
 /// so the hot path (lookups) is the same.
 const BPF_F_NO_PREALLOC: u32 = aya_ebpf::bindings::BPF_F_NO_PREALLOC;
 
-/// Offset of `thread_info.status` in `struct task_struct`, which userspace reads from the
-/// kernel's BTF and sets at load time. u64::MAX: unknown (the load refuses that).
+/// Where the task's compat bit and cgroup are, which userspace reads from the kernel's BTF
+/// and sets at load time. u64::MAX: unknown (the verifier refuses such a load).
 #[unsafe(no_mangle)]
-static TASK_STATUS_OFFSET: u64 = u64::MAX;
+static TASK_LAYOUT: TaskLayout = TaskLayout {
+    status: u64::MAX,
+    cgroups: u64::MAX,
+    dfl_cgrp: u64::MAX,
+    kn: u64::MAX,
+    kn_id: u64::MAX,
+};
 
 /// x86's TS_COMPAT: set in `thread_info.status` while an i386 syscall is running.
 const TS_COMPAT: u32 = 0x0002;
@@ -91,7 +105,10 @@ const MAX_ERRNO: i64 = 4095;
 
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
-    let cgroup_id = current_cgroup_id();
+    let Some(task) = current_task() else {
+        return 0;
+    };
+    let cgroup_id = cgroup_id_of(task);
     let Some(watch) = watch_of(cgroup_id) else {
         return 0;
     };
@@ -102,11 +119,9 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         return 0;
     }
     let raw_nr: i64 = ctx.arg(1);
-    let Some(arch) = current_arch(raw_nr) else {
-        return 0;
-    };
+    let arch = arch_of(task, raw_nr);
     let nr = key_nr(raw_nr);
-    count_entry(cgroup_id, nr, arch);
+    count_entry(&watch, cgroup_id, nr, arch);
     if is_selected(&watch, cgroup_id, nr, arch) {
         let args = read_args(ctx.arg(0), arch);
         if never_returns(nr, arch) {
@@ -134,7 +149,10 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
 
 #[btf_tracepoint(function = "sys_exit")]
 pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
-    let cgroup_id = current_cgroup_id();
+    let Some(task) = current_task() else {
+        return 0;
+    };
+    let cgroup_id = cgroup_id_of(task);
     let Some(watch_ptr) = watch_of(cgroup_id) else {
         return 0;
     };
@@ -143,9 +161,7 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     // from it against the struct's layout.
     let raw_nr = unsafe { core::ptr::read_volatile((regs as *const i64).add(ORIG_AX_SLOT)) };
     let ret: i64 = ctx.arg(1);
-    let Some(arch) = current_arch(raw_nr) else {
-        return 0;
-    };
+    let arch = arch_of(task, raw_nr);
     let nr = key_nr(raw_nr);
     // SAFETY: a value of the map, valid while this program runs.
     let watch = unsafe { *watch_ptr };
@@ -156,11 +172,11 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
         // The workload's own life starts with this exec; its entry was not counted yet.
         // SAFETY: as above; only the task that execs is in the cgroup until now.
         unsafe { (*watch_ptr).state = STATE_ACTIVE };
-        count_entry(cgroup_id, nr, arch);
+        count_entry(&watch, cgroup_id, nr, arch);
     } else if watch.state != STATE_ACTIVE {
         return 0;
     }
-    count_exit(cgroup_id, nr, arch, ret);
+    count_exit(&watch, cgroup_id, nr, arch, ret);
     if is_selected(&watch, cgroup_id, nr, arch) {
         let tid = current_tid();
         // SAFETY: a value of the map, copied out before it is removed.
@@ -191,10 +207,43 @@ pub fn floor_exit(_ctx: BtfTracePointContext) -> i32 {
     0
 }
 
+/// The current task; None (counted as a loss) if it cannot be had, which a task context
+/// never gives.
 #[inline(always)]
-fn current_cgroup_id() -> u64 {
-    // SAFETY: a helper without arguments, available to tracing programs on cgroup v2 kernels.
-    unsafe { bpf_get_current_cgroup_id() }
+fn current_task() -> Option<*const u8> {
+    // SAFETY: bpf_get_current_task_btf gives a trusted pointer to the current task.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    if task.is_null() {
+        lose(LOSS_TASK_UNREADABLE);
+        return None;
+    }
+    Some(task)
+}
+
+/// A byte offset of `TASK_LAYOUT`.
+#[inline(always)]
+fn layout(field: &u64) -> usize {
+    // SAFETY: reading a global of this program's .rodata, set by the loader (frozen, so the
+    // verifier knows it as a constant and checks each load below against the BTF type).
+    unsafe { core::ptr::read_volatile(field) as usize }
+}
+
+/// A field of a kernel struct, at a BTF-checked offset.
+#[inline(always)]
+fn field<T: Copy>(base: *const u8, offset: usize) -> T {
+    // SAFETY: `base` is a BTF-typed kernel pointer and `offset` a constant the verifier
+    // checks against that type; such loads cannot fault (a bad one reads zero).
+    unsafe { core::ptr::read_volatile(base.add(offset) as *const T) }
+}
+
+/// `task->cgroups->dfl_cgrp->kn->id`, what bpf_get_current_cgroup_id returns, read with
+/// four loads instead of a helper call on every syscall of the machine.
+#[inline(always)]
+fn cgroup_id_of(task: *const u8) -> u64 {
+    let css_set: *const u8 = field(task, layout(&TASK_LAYOUT.cgroups));
+    let cgroup: *const u8 = field(css_set, layout(&TASK_LAYOUT.dfl_cgrp));
+    let kn: *const u8 = field(cgroup, layout(&TASK_LAYOUT.kn));
+    field(kn, layout(&TASK_LAYOUT.kn_id))
 }
 
 /// The watch entry of a watched cgroup; an unwatched one costs the bitmap read alone.
@@ -217,28 +266,16 @@ fn current_tid() -> u32 {
 
 /// The ABI of the current call: i386 when the task's TS_COMPAT bit is set (it is cleared on
 /// every return to user mode, after the exit tracepoint), x32 when bit 30 of the number is.
-/// None when the task cannot be read; that is counted as a loss.
 #[inline(always)]
-fn current_arch(raw_nr: i64) -> Option<u32> {
-    // SAFETY: reading a global of this program's .rodata, set by the loader (frozen, so the
-    // verifier knows it as a constant).
-    let offset = unsafe { core::ptr::read_volatile(&TASK_STATUS_OFFSET) };
-    // SAFETY: bpf_get_current_task_btf gives a trusted pointer to the current task; the
-    // verifier checks the load against task_struct's layout.
-    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
-    if task.is_null() {
-        lose(LOSS_TASK_UNREADABLE);
-        return None;
-    }
-    // SAFETY: as above.
-    let status = unsafe { core::ptr::read_volatile(task.add(offset as usize) as *const u32) };
-    Some(if status & TS_COMPAT != 0 {
+fn arch_of(task: *const u8, raw_nr: i64) -> u32 {
+    let status: u32 = field(task, layout(&TASK_LAYOUT.status));
+    if status & TS_COMPAT != 0 {
         ARCH_I386
     } else if raw_nr >= 0 && (raw_nr as u64) & X32_SYSCALL_BIT as u64 != 0 {
         ARCH_X32
     } else {
         ARCH_NATIVE
-    })
+    }
 }
 
 /// Syscall numbers are small non-negative integers; anything else (-1 for "no syscall") is
@@ -334,52 +371,51 @@ fn emit(cgroup_id: u64, nr: u32, arch: u32, args: &[u64; 6], ret: i64, flags: u3
 }
 
 #[inline(always)]
-fn count_entry(cgroup_id: u64, nr: u32, arch: u32) {
-    bump(
-        SyscallKey {
-            cgroup_id,
-            nr,
-            arch,
-        },
-        |c| c.entered += 1,
-        SyscallCounts {
-            entered: 1,
-            ..Default::default()
-        },
-    );
+fn count_entry(watch: &WatchState, cgroup_id: u64, nr: u32, arch: u32) {
+    bump(watch, cgroup_id, nr, arch, |c| c.entered += 1);
 }
 
 #[inline(always)]
-fn count_exit(cgroup_id: u64, nr: u32, arch: u32, ret: i64) {
-    let failed = (-MAX_ERRNO..0).contains(&ret);
-    bump(
-        SyscallKey {
-            cgroup_id,
-            nr,
-            arch,
-        },
-        |c| {
-            c.exited += 1;
-            c.errors += failed as u64;
-        },
-        SyscallCounts {
-            exited: 1,
-            errors: failed as u64,
-            ..Default::default()
-        },
-    );
-    if failed {
+fn count_exit(watch: &WatchState, cgroup_id: u64, nr: u32, arch: u32, ret: i64) {
+    bump(watch, cgroup_id, nr, arch, |c| c.exited += 1);
+    if (-MAX_ERRNO..0).contains(&ret) {
         count_errno(cgroup_id, nr, arch, (-ret) as u16);
     }
 }
 
+/// Counts a call in the cgroup's dense block when it has one and the number fits, else in
+/// the hash map.
 #[inline(always)]
-fn bump(key: SyscallKey, update: impl Fn(&mut SyscallCounts), first: SyscallCounts) {
-    if let Some(counts) = COUNTS.get_ptr_mut(key) {
+fn bump(
+    watch: &WatchState,
+    cgroup_id: u64,
+    nr: u32,
+    arch: u32,
+    update: impl Fn(&mut SyscallCounts),
+) {
+    if watch.dense_slot != NO_DENSE_SLOT
+        && let Some(i) = dense_index(nr, arch)
+        && let Some(block) = DENSE.get_ptr_mut(watch.dense_slot)
         // SAFETY: per-CPU value of this CPU; no other program instance runs on it meanwhile.
+        // The index is read back through memory so that the compiler keeps the bounds check
+        // (it knows dense_index's range; the verifier must see the check).
+        && let Some(counts) = unsafe { (*block).get_mut(core::ptr::read_volatile(&i) as usize) }
+    {
+        update(counts);
+        return;
+    }
+    let key = SyscallKey {
+        cgroup_id,
+        nr,
+        arch,
+    };
+    if let Some(counts) = COUNTS.get_ptr_mut(key) {
+        // SAFETY: as above.
         update(unsafe { &mut *counts });
         return;
     }
+    let mut first = SyscallCounts::default();
+    update(&mut first);
     // NOEXIST: a per-CPU insert of an existing key would reset the other CPUs' values.
     if COUNTS.insert(key, first, BPF_NOEXIST as u64).is_err() {
         match COUNTS.get_ptr_mut(key) {

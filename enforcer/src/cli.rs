@@ -182,6 +182,10 @@ pub struct ObserveArgs {
     /// Attach eBPF programs that return at once (nothing is observed): for the benchmark.
     #[arg(long, hide = true)]
     pub empty_programs: bool,
+    /// Cgroups counted in the per-CPU array at most, the rest in the hash map (0: all in
+    /// the hash map): for tests of both.
+    #[arg(long, value_name = "N", hide = true)]
+    pub dense_counter_slots: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -24,9 +24,20 @@ fn lost(all: &[Value], what: &str) -> u64 {
 
 #[test]
 fn counts_are_exact_and_start_at_the_workloads_exec() {
+    check_exact_counts(&[]);
+}
+
+/// The same counts when the cgroup is counted in the per-CPU hash map instead of the dense
+/// array (what cgroups beyond the array's slots get).
+#[test]
+fn counts_are_exact_in_the_hash_map_too() {
+    check_exact_counts(&["--dense-counter-slots", "0"]);
+}
+
+fn check_exact_counts(opts: &[&str]) {
     let s = Scratch::new();
     let events = s.path("events.jsonl");
-    let out = run_probe(&[], &events, &["getppid", "12345"]);
+    let out = run_probe(opts, &events, &["getppid", "12345"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let all = read_events(&events);
     observed(&all);

@@ -1,7 +1,9 @@
-//! The one kernel layout fact the eBPF program needs and cannot get from its own context:
-//! where `thread_info.status` (the TS_COMPAT bit of i386 calls) sits in `struct task_struct`.
-//! Read from the running kernel's BTF, so it follows the kernel's configuration.
+//! The kernel layout facts the eBPF program needs and cannot get from its own context:
+//! where `thread_info.status` (the TS_COMPAT bit of i386 calls) sits in `struct task_struct`,
+//! and the chain of fields from a task to its cgroup v2 id. Read from the running kernel's
+//! BTF, so they follow the kernel's configuration.
 
+use enforcer_common::TaskLayout;
 use std::path::{Path, PathBuf};
 
 /// The running kernel's BTF.
@@ -19,8 +21,8 @@ pub enum BtfError {
     },
 }
 
-/// Byte offset of `task_struct.thread_info.status`.
-pub fn task_status_offset(path: &Path) -> Result<u64, BtfError> {
+/// Byte offsets of the task fields the programs read.
+pub fn task_layout(path: &Path) -> Result<TaskLayout, BtfError> {
     let read_err = |e: btf_rs::Error| BtfError::Read {
         path: path.to_owned(),
         message: e.to_string(),
@@ -32,9 +34,14 @@ pub fn task_status_offset(path: &Path) -> Result<u64, BtfError> {
         message: e.to_string(),
     })?;
     let btf = btf_rs::Btf::from_bytes(&bytes).map_err(read_err)?;
-    let thread_info = member_bit_offset(&btf, path, "task_struct", "thread_info")?;
-    let status = member_bit_offset(&btf, path, "thread_info", "status")?;
-    Ok((thread_info + status) / 8)
+    let offset = |strukt, member| member_bit_offset(&btf, path, strukt, member).map(|b| b / 8);
+    Ok(TaskLayout {
+        status: offset("task_struct", "thread_info")? + offset("thread_info", "status")?,
+        cgroups: offset("task_struct", "cgroups")?,
+        dfl_cgrp: offset("css_set", "dfl_cgrp")?,
+        kn: offset("cgroup", "kn")?,
+        kn_id: offset("kernfs_node", "id")?,
+    })
 }
 
 /// Offset in bits of `member` in the struct named `strukt` (the first one of that name that
@@ -75,13 +82,13 @@ mod tests {
     /// at the start of `task_struct` (CONFIG_THREAD_INFO_IN_TASK).
     #[test]
     fn finds_thread_info_status_in_this_kernel() {
-        let offset = task_status_offset(Path::new(VMLINUX_BTF)).expect("kernel BTF");
-        assert_eq!(offset, 16);
+        let layout = task_layout(Path::new(VMLINUX_BTF)).expect("kernel BTF");
+        assert_eq!(layout.status, 16);
     }
 
     #[test]
     fn missing_btf_names_the_file() {
-        let e = task_status_offset(Path::new("/nonexistent/vmlinux")).unwrap_err();
+        let e = task_layout(Path::new("/nonexistent/vmlinux")).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/vmlinux"), "{e}");
     }
 }

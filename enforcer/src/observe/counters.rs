@@ -114,6 +114,13 @@ impl Observer {
                     ..Default::default()
                 })
         }
+        // A cgroup counts in its dense block, and in the hash map for numbers outside it (or
+        // all of them when it got no block): the totals add both.
+        for (cgroup_id, arch, nr, counts) in self.dense_counts(&wanted)? {
+            let s = stat(&mut stats, (cgroup_id, arch, nr));
+            s.entered += counts.entered;
+            s.exited += counts.exited;
+        }
         let counts: PerCpuHashMap<&MapData, SyscallKey, SyscallCounts> =
             PerCpuHashMap::try_from(self.map("COUNTS")?).map_err(map_err("COUNTS"))?;
         for entry in counts.iter() {
@@ -158,6 +165,7 @@ impl Observer {
             }
             Ok(())
         }
+        self.dense.release(cgroup_id);
         let mut counts = self.per_cpu_hash::<SyscallKey, SyscallCounts>("COUNTS")?;
         purge(&mut counts, "COUNTS", |k| k.cgroup_id == cgroup_id)?;
         let mut errnos = self.per_cpu_hash::<ErrnoKey, u64>("ERRNOS")?;

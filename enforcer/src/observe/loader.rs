@@ -1,12 +1,14 @@
 //! Loading and attaching the embedded eBPF object, and choosing what it watches.
 
 use super::btf::{self, BtfError};
+use super::dense::{self, DenseSlots};
 use super::selection::Selection;
 use aya::maps::{Array, HashMap, MapData, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Ebpf, EbpfError, EbpfLoader, include_bytes_aligned};
 use enforcer_common::{
-    RING_BUFFER_BYTES, STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallKey, WATCH_BITMAP_WORDS, WatchState,
+    NO_DENSE_SLOT, RING_BUFFER_BYTES, STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallKey,
+    WATCH_BITMAP_WORDS, WatchState,
 };
 
 /// The object `cargo xtask build` compiled; empty when the binary was built without it.
@@ -44,6 +46,8 @@ pub enum ObserveError {
     },
     #[error("eBPF map {0} is missing from the object (or was already taken)")]
     MissingMap(&'static str),
+    #[error("counting the possible CPUs (/sys/devices/system/cpu/possible): {0}")]
+    Cpus(#[source] std::io::Error),
 }
 
 pub(super) fn map_err(name: &'static str) -> impl Fn(aya::maps::MapError) -> ObserveError {
@@ -58,6 +62,9 @@ pub struct LoadOptions {
     /// Attach programs that return at once instead (nothing is counted): the benchmark's
     /// measure of what the raw_syscalls tracepoints cost by themselves.
     pub empty_programs: bool,
+    /// Cgroups counted in the dense per-CPU array at most (the others in the hash map);
+    /// None: as many as the memory budget allows for this machine's CPUs.
+    pub dense_slots: Option<u32>,
 }
 
 impl Default for LoadOptions {
@@ -65,6 +72,7 @@ impl Default for LoadOptions {
         Self {
             ring_buffer_bytes: RING_BUFFER_BYTES,
             empty_programs: false,
+            dense_slots: None,
         }
     }
 }
@@ -83,6 +91,7 @@ pub struct WatchSpec {
 /// A loaded and attached observer. Dropping it detaches the programs.
 pub struct Observer {
     pub(super) ebpf: Ebpf,
+    pub(super) dense: DenseSlots,
 }
 
 impl Observer {
@@ -93,7 +102,7 @@ impl Observer {
 
     /// Loads the programs and attaches them to `raw_syscalls:sys_enter` / `sys_exit` as BTF
     /// tracepoints, which need no tracefs. The kernel's BTF types the programs' arguments and
-    /// gives the one layout fact they need (where the i386 compat bit is).
+    /// gives the layout facts they need (where the i386 compat bit and the cgroup id are).
     pub fn load_with(options: &LoadOptions) -> Result<Self, ObserveError> {
         if EBPF_OBJECT.is_empty() {
             return Err(ObserveError::NoObject);
@@ -102,7 +111,14 @@ impl Observer {
         if bytes < 4096 || !bytes.is_power_of_two() {
             return Err(ObserveError::RingBufferSize(bytes));
         }
-        let status_offset = btf::task_status_offset(std::path::Path::new(btf::VMLINUX_BTF))?;
+        let layout = btf::task_layout(std::path::Path::new(btf::VMLINUX_BTF))?;
+        let slots = match options.dense_slots {
+            Some(n) => n.min(enforcer_common::MAX_DENSE_SLOTS),
+            None => {
+                let cpus = aya::util::nr_cpus().map_err(|(_, e)| ObserveError::Cpus(e))?;
+                dense::slots_for(u32::try_from(cpus).unwrap_or(u32::MAX))
+            }
+        };
         let btf = aya::Btf::from_sys_fs().map_err(|e| {
             ObserveError::Btf(BtfError::Read {
                 path: btf::VMLINUX_BTF.into(),
@@ -110,8 +126,10 @@ impl Observer {
             })
         })?;
         let mut ebpf = EbpfLoader::new()
-            .override_global("TASK_STATUS_OFFSET", &status_offset, true)
+            .override_global("TASK_LAYOUT", &layout, true)
             .map_max_entries("EVENTS", bytes)
+            // An array cannot be empty; with no slots to give, entry 0 is never used.
+            .map_max_entries("DENSE", slots.max(1))
             .load(EBPF_OBJECT)?;
         let programs = if options.empty_programs {
             EMPTY_PROGRAMS
@@ -134,7 +152,10 @@ impl Observer {
                 .attach()
                 .map_err(|source| ObserveError::Program { name, source })?;
         }
-        Ok(Self { ebpf })
+        Ok(Self {
+            ebpf,
+            dense: DenseSlots::new(slots),
+        })
     }
 
     /// Starts (or changes) the watch of cgroup `cgroup_id`.
@@ -162,6 +183,8 @@ impl Observer {
                 STATE_ACTIVE
             },
             select: spec.selection.modes(),
+            dense_slot: self.assign_dense_slot(cgroup_id)?.unwrap_or(NO_DENSE_SLOT),
+            _pad: 0,
         };
         self.hash::<u64, WatchState>("WATCHED")?
             .insert(cgroup_id, state, 0)

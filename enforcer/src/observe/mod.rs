@@ -6,6 +6,7 @@ mod btf;
 pub mod command;
 pub mod container;
 mod counters;
+mod dense;
 mod loader;
 pub mod report;
 mod selection;

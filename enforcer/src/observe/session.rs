@@ -69,6 +69,7 @@ impl ObservePlan {
                     .ring_buffer_bytes
                     .unwrap_or(LoadOptions::default().ring_buffer_bytes),
                 empty_programs: args.empty_programs,
+                dense_slots: args.dense_counter_slots,
             },
             stats_interval: args.stats_interval.map(Duration::from_secs),
             ..Self::default()
