@@ -70,6 +70,26 @@ pub struct TaskLayout {
     pub kn_id: u64,
 }
 
+/// Entry of the direct-mapped watch table: entry `watch_table_index` holds the watch of one
+/// cgroup (`cgroup_id` 0: empty; no cgroup has id 0). A watched cgroup whose
+/// entry another one holds is in the watch hash map instead. An array read and a compare
+/// instead of hashing a key, on every call of every watched cgroup.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WatchEntry {
+    pub cgroup_id: u64,
+    pub watch: WatchState,
+}
+
+/// Entries of the watch table (a power of two); the loader may make it smaller.
+pub const WATCH_TABLE_SLOTS: u32 = 4096;
+
+/// The watch table entry of `cgroup_id`, for a table of `mask + 1` entries.
+#[inline(always)]
+pub fn watch_table_index(cgroup_id: u64, mask: u64) -> u32 {
+    (cgroup_id & mask) as u32
+}
+
 /// `WatchState::dense_slot` of a cgroup counted in the hash map.
 pub const NO_DENSE_SLOT: u32 = u32::MAX;
 
@@ -249,4 +269,6 @@ mod pod {
     unsafe impl aya::Pod for super::CallRecord {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::TaskLayout {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::WatchEntry {}
 }

@@ -27,7 +27,7 @@ use enforcer_common::{
     MAX_PENDING_CALLS, MAX_SELECTED_KEYS, MAX_SYSCALL_KEYS, MAX_WATCHED_CGROUPS, NO_DENSE_SLOT,
     PendingCall, RECORD_ARGS_AT_ENTRY, RECORD_NO_RETURN, RING_BUFFER_BYTES, SELECT_ALL, SELECT_MAP,
     STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallCounts, SyscallKey, TaskLayout, WATCH_BITMAP_WORDS,
-    WatchState, X32_SYSCALL_BIT, dense_index,
+    WATCH_TABLE_SLOTS, WatchEntry, WatchState, X32_SYSCALL_BIT, dense_index, watch_table_index,
 };
 
 /// Which cgroup ids are watched, as a bitmap: for an unwatched cgroup the programs' only
@@ -35,7 +35,15 @@ use enforcer_common::{
 #[map]
 static WATCH_BITS: Array<u64> = Array::with_max_entries(WATCH_BITMAP_WORDS, 0);
 
-/// How each watched cgroup is watched.
+/// How each watched cgroup is watched: in its entry of the table when it holds it, else in
+/// the hash map (see `WatchEntry`).
+#[map]
+static WATCH_TABLE: Array<WatchEntry> = Array::with_max_entries(WATCH_TABLE_SLOTS, 0);
+
+/// Entries of WATCH_TABLE minus one, set by the loader with the table's size.
+#[unsafe(no_mangle)]
+static WATCH_TABLE_MASK: u64 = WATCH_TABLE_SLOTS as u64 - 1;
+
 #[map]
 static WATCHED: HashMap<u64, WatchState> = HashMap::with_max_entries(MAX_WATCHED_CGROUPS, 0);
 
@@ -254,6 +262,15 @@ fn watch_of(cgroup_id: u64) -> Option<*mut WatchState> {
         let word = WATCH_BITS.get((cgroup_id / 64) as u32)?;
         if *word & (1 << (cgroup_id % 64)) == 0 {
             return None;
+        }
+    }
+    // SAFETY: a global of .rodata, set by the loader.
+    let mask = unsafe { core::ptr::read_volatile(&WATCH_TABLE_MASK) };
+    if let Some(entry) = WATCH_TABLE.get_ptr_mut(watch_table_index(cgroup_id, mask)) {
+        // SAFETY: a value of the map, valid while this program runs.
+        if unsafe { (*entry).cgroup_id } == cgroup_id {
+            // SAFETY: as above.
+            return Some(unsafe { &raw mut (*entry).watch });
         }
     }
     WATCHED.get_ptr_mut(cgroup_id)

@@ -166,21 +166,10 @@ impl Observer {
             Ok(())
         }
         self.dense.release(cgroup_id);
-        let mut counts = self.per_cpu_hash::<SyscallKey, SyscallCounts>("COUNTS")?;
+        let mut counts: PerCpuHashMap<_, SyscallKey, SyscallCounts> = self.map_mut_as("COUNTS")?;
         purge(&mut counts, "COUNTS", |k| k.cgroup_id == cgroup_id)?;
-        let mut errnos = self.per_cpu_hash::<ErrnoKey, u64>("ERRNOS")?;
+        let mut errnos: PerCpuHashMap<_, ErrnoKey, u64> = self.map_mut_as("ERRNOS")?;
         purge(&mut errnos, "ERRNOS", |k| k.cgroup_id == cgroup_id)
-    }
-
-    fn per_cpu_hash<K: aya::Pod, V: aya::Pod>(
-        &mut self,
-        name: &'static str,
-    ) -> Result<PerCpuHashMap<&mut MapData, K, V>, ObserveError> {
-        let map = self
-            .ebpf
-            .map_mut(name)
-            .ok_or(ObserveError::MissingMap(name))?;
-        PerCpuHashMap::try_from(map).map_err(map_err(name))
     }
 
     /// What could not be counted or delivered since the program was loaded.

@@ -77,9 +77,8 @@ impl Observer {
             let cpus = aya::util::nr_cpus().map_err(|(_, e)| ObserveError::Cpus(e))?;
             let zero: DenseBlock = [SyscallCounts::default(); DENSE_CALLS as usize];
             let values = PerCpuValues::try_from(vec![zero; cpus]).map_err(ObserveError::Cpus)?;
-            self.dense_array_mut()?
-                .set(slot, values, 0)
-                .map_err(map_err("DENSE"))?;
+            let mut array: PerCpuArray<_, DenseBlock> = self.map_mut_as("DENSE")?;
+            array.set(slot, values, 0).map_err(map_err("DENSE"))?;
         }
         Ok(Some(slot))
     }
@@ -109,14 +108,6 @@ impl Observer {
         }
         Ok(out)
     }
-
-    fn dense_array_mut(&mut self) -> Result<PerCpuArray<&mut MapData, DenseBlock>, ObserveError> {
-        let map = self
-            .ebpf
-            .map_mut("DENSE")
-            .ok_or(ObserveError::MissingMap("DENSE"))?;
-        PerCpuArray::try_from(map).map_err(map_err("DENSE"))
-    }
 }
 
 #[cfg(test)]
@@ -140,10 +131,11 @@ mod tests {
         assert_eq!(slots.assign(12), Some((0, false)));
     }
 
-    /// Real kernel: with one slot, a second cgroup is counted in the hash map, and the slot
-    /// of a forgotten cgroup starts from zero for the next one.
+    /// Real kernel: with one dense slot and one watch table entry, a second cgroup is
+    /// watched and counted in the hash maps, the slot of a forgotten cgroup starts from zero
+    /// for the next one, and a watch moves from the hash map to a freed table entry.
     #[test]
-    fn counts_stay_exact_across_slot_reuse_and_the_hash_map() {
+    fn counts_stay_exact_across_slot_reuse_and_the_hash_maps() {
         use crate::cgroup::WorkloadCgroup;
         use crate::observe::{LoadOptions, WatchSpec};
         use enforcer_common::ARCH_NATIVE;
@@ -151,6 +143,7 @@ mod tests {
 
         let mut observer = Observer::load_with(&LoadOptions {
             dense_slots: Some(1),
+            watch_table_slots: Some(1),
             ..LoadOptions::default()
         })
         .expect("load the observer (root, and built by cargo xtask)");
@@ -197,19 +190,33 @@ mod tests {
         let second = WorkloadCgroup::create(&format!("dense-test-b-{tag}")).unwrap();
         observer.watch(second.id(), &spec).unwrap();
         assert_eq!(observer.dense.slot_of(second.id()), None, "no slot left");
+        assert_eq!(observer.watch_table_holder(0).unwrap(), first.id());
         run_in(&second, 200);
-        assert_eq!(getppids(&observer, &second), Some(200), "hash map counts");
+        assert_eq!(getppids(&observer, &second), Some(200), "hash maps count");
+        let mut watched = observer.watched().unwrap();
+        watched.sort();
+        assert_eq!(watched, vec![first.id(), second.id()]);
 
         observer.unwatch(first.id()).unwrap();
         observer.forget(first.id()).unwrap();
         first.remove().unwrap();
+        assert_eq!(observer.watched().unwrap(), vec![second.id()]);
+        // Watched again, the second moves into the freed table entry and takes the freed
+        // dense slot, zeroed: its totals add the hash map's 200 and the slot's new calls.
+        observer.watch(second.id(), &spec).unwrap();
+        assert_eq!(observer.watch_table_holder(0).unwrap(), second.id());
+        assert_eq!(observer.dense.slot_of(second.id()), Some(0), "slot reused");
+        assert_eq!(observer.watched().unwrap(), vec![second.id()]);
+        assert_eq!(getppids(&observer, &second), Some(200), "slot zeroed");
+        run_in(&second, 50);
+        assert_eq!(getppids(&observer, &second), Some(250));
+
         let third = WorkloadCgroup::create(&format!("dense-test-c-{tag}")).unwrap();
         observer.watch(third.id(), &spec).unwrap();
-        assert_eq!(observer.dense.slot_of(third.id()), Some(0), "slot reused");
-        assert_eq!(getppids(&observer, &third), None, "slot zeroed");
+        assert_eq!(observer.dense.slot_of(third.id()), None);
         run_in(&third, 100);
         assert_eq!(getppids(&observer, &third), Some(100));
-        assert_eq!(getppids(&observer, &second), Some(200));
+        assert_eq!(getppids(&observer, &second), Some(250));
         second.remove().unwrap();
         third.remove().unwrap();
     }

@@ -8,7 +8,7 @@ use aya::programs::BtfTracePoint;
 use aya::{Ebpf, EbpfError, EbpfLoader, include_bytes_aligned};
 use enforcer_common::{
     NO_DENSE_SLOT, RING_BUFFER_BYTES, STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallKey,
-    WATCH_BITMAP_WORDS, WatchState,
+    WATCH_BITMAP_WORDS, WATCH_TABLE_SLOTS, WatchState,
 };
 
 /// The object `cargo xtask build` compiled; empty when the binary was built without it.
@@ -30,6 +30,8 @@ pub enum ObserveError {
     Btf(#[from] BtfError),
     #[error("ring buffer size {0}: must be a power of two of at least 4096 bytes")]
     RingBufferSize(u32),
+    #[error("watch table size {0}: must be a power of two")]
+    WatchTableSize(u32),
     #[error("loading the eBPF object: {0}")]
     Load(#[from] EbpfError),
     #[error("eBPF program {name}: {source}")]
@@ -65,6 +67,9 @@ pub struct LoadOptions {
     /// Cgroups counted in the dense per-CPU array at most (the others in the hash map);
     /// None: as many as the memory budget allows for this machine's CPUs.
     pub dense_slots: Option<u32>,
+    /// Entries of the direct-mapped watch table (a power of two); None: `WATCH_TABLE_SLOTS`.
+    /// Smaller only in tests, to make cgroups share an entry.
+    pub watch_table_slots: Option<u32>,
 }
 
 impl Default for LoadOptions {
@@ -73,6 +78,7 @@ impl Default for LoadOptions {
             ring_buffer_bytes: RING_BUFFER_BYTES,
             empty_programs: false,
             dense_slots: None,
+            watch_table_slots: None,
         }
     }
 }
@@ -92,6 +98,7 @@ pub struct WatchSpec {
 pub struct Observer {
     pub(super) ebpf: Ebpf,
     pub(super) dense: DenseSlots,
+    pub(super) watch_table_mask: u64,
 }
 
 impl Observer {
@@ -125,7 +132,14 @@ impl Observer {
                 message: e.to_string(),
             })
         })?;
+        let table_slots = options.watch_table_slots.unwrap_or(WATCH_TABLE_SLOTS);
+        if !table_slots.is_power_of_two() {
+            return Err(ObserveError::WatchTableSize(table_slots));
+        }
+        let watch_table_mask = u64::from(table_slots - 1);
         let mut ebpf = EbpfLoader::new()
+            .override_global("WATCH_TABLE_MASK", &watch_table_mask, true)
+            .map_max_entries("WATCH_TABLE", table_slots)
             .override_global("TASK_LAYOUT", &layout, true)
             .map_max_entries("EVENTS", bytes)
             // An array cannot be empty; with no slots to give, entry 0 is never used.
@@ -155,6 +169,7 @@ impl Observer {
         Ok(Self {
             ebpf,
             dense: DenseSlots::new(slots),
+            watch_table_mask,
         })
     }
 
@@ -162,7 +177,7 @@ impl Observer {
     pub fn watch(&mut self, cgroup_id: u64, spec: &WatchSpec) -> Result<(), ObserveError> {
         self.clear_selection(cgroup_id)?;
         // The selection goes in before the watch entry that points at it.
-        let mut selected = self.hash::<SyscallKey, u8>("SELECTED")?;
+        let mut selected: HashMap<_, SyscallKey, u8> = self.map_mut_as("SELECTED")?;
         for (arch, nr) in spec.selection.listed() {
             selected
                 .insert(
@@ -186,34 +201,15 @@ impl Observer {
             dense_slot: self.assign_dense_slot(cgroup_id)?.unwrap_or(NO_DENSE_SLOT),
             _pad: 0,
         };
-        self.hash::<u64, WatchState>("WATCHED")?
-            .insert(cgroup_id, state, 0)
-            .map_err(map_err("WATCHED"))?;
+        self.place_watch(cgroup_id, state)?;
         self.set_watch_bit(cgroup_id, true)
     }
 
     /// Stops counting for `cgroup_id`; its counters stay readable until [`Observer::forget`].
     pub fn unwatch(&mut self, cgroup_id: u64) -> Result<(), ObserveError> {
         self.set_watch_bit(cgroup_id, false)?;
-        match self.hash::<u64, WatchState>("WATCHED")?.remove(&cgroup_id) {
-            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
-            Err(source) => {
-                return Err(ObserveError::Map {
-                    name: "WATCHED",
-                    source,
-                });
-            }
-        }
+        self.remove_watch(cgroup_id)?;
         self.clear_selection(cgroup_id)
-    }
-
-    /// The cgroups watched now.
-    pub fn watched(&self) -> Result<Vec<u64>, ObserveError> {
-        let map: HashMap<&MapData, u64, WatchState> =
-            HashMap::try_from(self.map("WATCHED")?).map_err(map_err("WATCHED"))?;
-        map.keys()
-            .collect::<Result<_, _>>()
-            .map_err(map_err("WATCHED"))
     }
 
     /// Takes the ring buffer of detailed events out of the object, for a reader task.
@@ -246,7 +242,7 @@ impl Observer {
     }
 
     fn clear_selection(&mut self, cgroup_id: u64) -> Result<(), ObserveError> {
-        let mut selected = self.hash::<SyscallKey, u8>("SELECTED")?;
+        let mut selected: HashMap<_, SyscallKey, u8> = self.map_mut_as("SELECTED")?;
         let keys: Vec<SyscallKey> = selected
             .keys()
             .filter_map(Result::ok)
@@ -266,15 +262,16 @@ impl Observer {
         Ok(())
     }
 
-    fn hash<K: aya::Pod, V: aya::Pod>(
-        &mut self,
-        name: &'static str,
-    ) -> Result<HashMap<&mut MapData, K, V>, ObserveError> {
+    /// Map `name` of the object, as the typed map `M` (HashMap, Array, ...), for writing.
+    pub(super) fn map_mut_as<'a, M>(&'a mut self, name: &'static str) -> Result<M, ObserveError>
+    where
+        M: TryFrom<&'a mut aya::maps::Map, Error = aya::maps::MapError>,
+    {
         let map = self
             .ebpf
             .map_mut(name)
             .ok_or(ObserveError::MissingMap(name))?;
-        HashMap::try_from(map).map_err(map_err(name))
+        M::try_from(map).map_err(map_err(name))
     }
 
     pub(super) fn map(&self, name: &'static str) -> Result<&aya::maps::Map, ObserveError> {

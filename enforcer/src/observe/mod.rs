@@ -11,6 +11,7 @@ mod loader;
 pub mod report;
 mod selection;
 mod session;
+mod watch_table;
 
 pub use counters::{CgroupStats, Losses, SyscallStat};
 pub use loader::{LoadOptions, ObserveError, Observer, WatchSpec};

@@ -70,6 +70,7 @@ impl ObservePlan {
                     .unwrap_or(LoadOptions::default().ring_buffer_bytes),
                 empty_programs: args.empty_programs,
                 dense_slots: args.dense_counter_slots,
+                ..LoadOptions::default()
             },
             stats_interval: args.stats_interval.map(Duration::from_secs),
             ..Self::default()

@@ -1,7 +1,9 @@
 //! The observer's cost and throughput, measured against the same work with no eBPF program
-//! attached (the workload's CPU time, user and system, which the programs add to): a tight getppid loop in a watched and in an unwatched cgroup, a mixed
-//! write/openat/futex loop in a watched one, and the ring buffer's delivery rate to the JSON
-//! sink with its loss accounting and the consumer's CPU share.
+//! attached (the workload's CPU time, user and system, which the programs add to), and
+//! against programs that return at once (the raw_syscalls tracepoints' own cost, the floor
+//! of any observer built on them): a tight getppid loop in a watched and in an unwatched
+//! cgroup, a mixed write/openat/futex loop in a watched one, and the ring buffer's delivery
+//! rate to the JSON sink with its loss accounting and the consumer's CPU share.
 
 use super::{Row, ratio_row};
 use crate::build::Binaries;
@@ -67,6 +69,19 @@ pub fn run(_root: &Path, bins: &Binaries) -> Result<Vec<Row>> {
             fastest(&observed[1]),
             fastest(&bare[1]),
             Some(1.03),
+        ),
+        // What the programs cost beyond the hook itself, which no program can go below.
+        ratio_row(
+            format!("getppid x{GETPPID_CALLS}, watched cgroup (vs empty programs)"),
+            fastest(&observed[0]),
+            fastest(&floor),
+            None,
+        ),
+        ratio_row(
+            format!("getppid x{GETPPID_CALLS}, unwatched cgroup (vs empty programs)"),
+            fastest(&observed[1]),
+            fastest(&floor),
+            None,
         ),
         ratio_row(
             format!("write/openat/close/futex x{MIXED_ROUNDS}, watched (vs no program)"),
