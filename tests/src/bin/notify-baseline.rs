@@ -1,8 +1,9 @@
 //! The yardstick for the supervisor benchmark: the least a seccomp supervisor can do. A child
 //! installs a filter that notifies chmod, then times N chmod calls; the parent answers each
-//! with CONTINUE in a bare receive-and-respond loop of raw ioctls.
+//! with CONTINUE in a bare receive-and-respond loop of raw ioctls. With `sync`, the listener
+//! has synchronous wake-ups on, as the enforcer's has by default.
 //!
-//! usage: notify-baseline N PATH  → prints `baseline n=N ns_per_call=X`
+//! usage: notify-baseline N PATH [sync]  → prints `baseline n=N ns_per_call=X`
 
 use std::ffi::CString;
 
@@ -16,6 +17,9 @@ const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 const SECCOMP_IOCTL_NOTIF_SEND: libc::c_ulong = 0xc018_2101;
 const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
+// SECCOMP_IOW(4, __u64) and SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP.
+const SECCOMP_IOCTL_NOTIF_SET_FLAGS: libc::c_ulong = 0x4008_2104;
+const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: libc::c_ulong = 1;
 
 #[repr(C)]
 #[derive(Default)]
@@ -61,9 +65,14 @@ fn main() {
     let n: u64 = args
         .get(1)
         .and_then(|a| a.parse().ok())
-        .expect("usage: notify-baseline N PATH");
-    let path =
-        CString::new(args.get(2).expect("usage: notify-baseline N PATH").as_str()).expect("path");
+        .expect("usage: notify-baseline N PATH [sync]");
+    let path = CString::new(
+        args.get(2)
+            .expect("usage: notify-baseline N PATH [sync]")
+            .as_str(),
+    )
+    .expect("path");
+    let sync_wakeup = args.get(3).is_some_and(|a| a == "sync");
     let (ld, jeq, ret) = (
         (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16,
         (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
@@ -127,6 +136,14 @@ fn main() {
         let pidfd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
         let fd = libc::syscall(libc::SYS_pidfd_getfd, pidfd, child_fd as i32, 0) as i32;
         assert!(fd >= 0, "pidfd_getfd: {}", std::io::Error::last_os_error());
+        if sync_wakeup {
+            let r = libc::ioctl(
+                fd,
+                SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
+            );
+            assert_eq!(r, 0, "sync wake-up: {}", std::io::Error::last_os_error());
+        }
         libc::write(down[1], b"g".as_ptr().cast(), 1);
         for _ in 0..n {
             let mut req = Notif::default();
