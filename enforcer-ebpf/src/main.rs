@@ -6,8 +6,9 @@
 //! BTF tracepoints (tp_btf) on raw_syscalls: the verifier knows the types of `struct pt_regs`
 //! and of the current `task_struct`, so registers, the compat bit and the cgroup id are plain
 //! loads, with no probe-read helper on the hot path. Every task of the machine runs these
-//! programs on every call, so an unwatched cgroup costs four loads and a bitmap test; a
-//! watched one counts in a per-CPU array (see `DENSE_CALLS`).
+//! programs on every call, so an unwatched cgroup costs a helper call (the current task),
+//! four loads and a bitmap test; a watched one adds a table read and per-CPU array counters
+//! (see `WatchEntry` and `DENSE_CALLS`).
 #![no_std]
 #![no_main]
 
