@@ -1,6 +1,7 @@
 //! Notify section: what a notified call costs, and how close our supervisor comes to the
 //! least a supervisor can do on the same kind of notify fd.
 
+use super::observer::{BenchCgroups, Observe};
 use super::{Row, ratio_row};
 use crate::build::Binaries;
 use anyhow::{Context, Result, bail};
@@ -82,9 +83,19 @@ pub fn run(_root: &Path, bins: &Binaries) -> Result<Vec<Row>> {
     };
     let unfiltered = fastest(|| ns_per_call(probe(CALLS).output()?, "probe"))?;
     // Both sides alike: the enforcer turns sync wake-ups on by default, the bare loop with
-    // `sync`; without them, a call waits for an idle CPU to wake on each side.
+    // `sync`; without them, a call waits for an idle CPU to wake on each side. And the bare
+    // loop runs with the same empty eBPF programs attached as `enforcer run` below (they
+    // put every syscall of the host on the slow path).
+    let cgroups = BenchCgroups::create()?;
+    let empty = Observe::start(
+        &bins.enforcer,
+        &cgroups.watched,
+        &["--empty-programs"],
+        &cgroups.scratch,
+    )?;
     let baseline = baseline_with(&["sync"])?;
     let baseline_no_sync = baseline_with(&[])?;
+    empty.stop()?;
     let notified = fastest(|| under_enforcer(&[], CALLS))?;
     let notified_no_sync = fastest(|| under_enforcer(&["--notify-sync-wakeup", "false"], CALLS))?;
     let emulated = fastest(|| {

@@ -204,13 +204,18 @@ fn cpu_time(pid: u32) -> Result<f64> {
 }
 
 /// `enforcer observe` on one cgroup, its events in a file.
-struct Observe {
+pub(super) struct Observe {
     child: Child,
     events: PathBuf,
 }
 
 impl Observe {
-    fn start(enforcer: &Path, cg: &Path, extra: &[&str], scratch: &Path) -> Result<Self> {
+    pub(super) fn start(
+        enforcer: &Path,
+        cg: &Path,
+        extra: &[&str],
+        scratch: &Path,
+    ) -> Result<Self> {
         let events = scratch.join("events.jsonl");
         let _ = std::fs::remove_file(&events);
         let child = Command::new(enforcer)
@@ -241,7 +246,7 @@ impl Observe {
     }
 
     /// Stops it (SIGTERM: it reports and flushes) and returns its events.
-    fn stop(mut self) -> Result<Vec<serde_json::Value>> {
+    pub(super) fn stop(mut self) -> Result<Vec<serde_json::Value>> {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let status = self.child.wait()?;
@@ -257,15 +262,15 @@ impl Observe {
 }
 
 /// A watched and an unwatched cgroup for the workloads, removed at the end.
-struct BenchCgroups {
+pub(super) struct BenchCgroups {
     parent: PathBuf,
-    watched: PathBuf,
+    pub(super) watched: PathBuf,
     unwatched: PathBuf,
-    scratch: PathBuf,
+    pub(super) scratch: PathBuf,
 }
 
 impl BenchCgroups {
-    fn create() -> Result<Self> {
+    pub(super) fn create() -> Result<Self> {
         let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
             .iter()
             .map(PathBuf::from)
