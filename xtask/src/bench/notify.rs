@@ -87,12 +87,7 @@ pub fn run(_root: &Path, bins: &Binaries) -> Result<Vec<Row>> {
     // loop runs with the same empty eBPF programs attached as `enforcer run` below (they
     // put every syscall of the host on the slow path).
     let cgroups = BenchCgroups::create()?;
-    let empty = Observe::start(
-        &bins.enforcer,
-        &cgroups.watched,
-        &["--empty-programs"],
-        &cgroups.scratch,
-    )?;
+    let empty = Observe::empty_programs(&bins.enforcer, &cgroups)?;
     let baseline = baseline_with(&["sync"])?;
     let baseline_no_sync = baseline_with(&[])?;
     empty.stop()?;

@@ -34,12 +34,7 @@ pub fn run(_root: &Path, bins: &Binaries) -> Result<Vec<Row>> {
     // getppid with programs that return at once: what the tracepoints cost by themselves.
     let mut floor = Vec::new();
     for _ in 0..REPS {
-        let empty = Observe::start(
-            &bins.enforcer,
-            &cgroups.watched,
-            &["--empty-programs"],
-            &cgroups.scratch,
-        )?;
+        let empty = Observe::empty_programs(&bins.enforcer, &cgroups)?;
         floor.push(work(&cgroups.unwatched, &getppid)?);
         empty.stop()?;
         bare[0].push(work(&cgroups.watched, &getppid)?);
@@ -245,6 +240,16 @@ impl Observe {
         }
     }
 
+    /// Programs that return at once, attached (to any cgroup: they look at none).
+    pub(super) fn empty_programs(enforcer: &Path, cgroups: &BenchCgroups) -> Result<Self> {
+        Self::start(
+            enforcer,
+            &cgroups.watched,
+            &["--empty-programs"],
+            &cgroups.scratch,
+        )
+    }
+
     /// Stops it (SIGTERM: it reports and flushes) and returns its events.
     pub(super) fn stop(mut self) -> Result<Vec<serde_json::Value>> {
         // SAFETY: signalling our own child.
@@ -264,9 +269,9 @@ impl Observe {
 /// A watched and an unwatched cgroup for the workloads, removed at the end.
 pub(super) struct BenchCgroups {
     parent: PathBuf,
-    pub(super) watched: PathBuf,
+    watched: PathBuf,
     unwatched: PathBuf,
-    pub(super) scratch: PathBuf,
+    scratch: PathBuf,
 }
 
 impl BenchCgroups {
