@@ -2,7 +2,7 @@
 //! could not be counted, and how many detailed events were submitted.
 
 use super::Observer;
-use super::loader::{ObserveError, map_err};
+use super::loader::{ObserveError, map_err, removed_or_absent};
 use aya::maps::{MapData, PerCpuArray, PerCpuHashMap, PerCpuValues};
 use enforcer_common::{
     DELIVERY_SUBMITTED, ErrnoKey, LOSS_COUNTS_MAP_FULL, LOSS_ERRNO_MAP_FULL, LOSS_PENDING_MAP_FULL,
@@ -158,10 +158,7 @@ impl Observer {
         ) -> Result<(), ObserveError> {
             let keys: Vec<K> = map.keys().filter_map(Result::ok).filter(matches).collect();
             for key in keys {
-                match map.remove(&key) {
-                    Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
-                    Err(source) => return Err(ObserveError::Map { name, source }),
-                }
+                removed_or_absent(name, map.remove(&key))?;
             }
             Ok(())
         }

@@ -56,6 +56,22 @@ pub(super) fn map_err(name: &'static str) -> impl Fn(aya::maps::MapError) -> Obs
     move |source| ObserveError::Map { name, source }
 }
 
+/// A map removal's result, where a key that is not there (any more) is not an error: aya
+/// reports that as the syscall's ENOENT.
+pub(super) fn removed_or_absent(
+    name: &'static str,
+    result: Result<(), aya::maps::MapError>,
+) -> Result<(), ObserveError> {
+    match result {
+        Err(aya::maps::MapError::SyscallError(e))
+            if e.io_error.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Ok(())
+        }
+        other => other.map_err(map_err(name)),
+    }
+}
+
 /// How the program is loaded.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadOptions {
@@ -249,15 +265,7 @@ impl Observer {
             .filter(|k| k.cgroup_id == cgroup_id)
             .collect();
         for key in keys {
-            match selected.remove(&key) {
-                Ok(()) | Err(aya::maps::MapError::KeyNotFound) => {}
-                Err(source) => {
-                    return Err(ObserveError::Map {
-                        name: "SELECTED",
-                        source,
-                    });
-                }
-            }
+            removed_or_absent("SELECTED", selected.remove(&key))?;
         }
         Ok(())
     }
@@ -276,5 +284,25 @@ impl Observer {
 
     pub(super) fn map(&self, name: &'static str) -> Result<&aya::maps::Map, ObserveError> {
         self.ebpf.map(name).ok_or(ObserveError::MissingMap(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(errno: i32) -> Result<(), aya::maps::MapError> {
+        Err(aya::maps::MapError::SyscallError(aya::sys::SyscallError {
+            call: "bpf_map_delete_elem",
+            io_error: std::io::Error::from_raw_os_error(errno),
+        }))
+    }
+
+    #[test]
+    fn removing_a_key_that_is_gone_is_not_an_error() {
+        assert!(removed_or_absent("M", Ok(())).is_ok());
+        assert!(removed_or_absent("M", failed(libc::ENOENT)).is_ok());
+        let e = removed_or_absent("M", failed(libc::EPERM)).unwrap_err();
+        assert!(e.to_string().contains("eBPF map M"), "{e}");
     }
 }

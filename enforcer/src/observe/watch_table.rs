@@ -4,7 +4,7 @@
 //! in neither while the cgroup is watched.
 
 use super::Observer;
-use super::loader::{ObserveError, map_err};
+use super::loader::{ObserveError, map_err, removed_or_absent};
 use aya::maps::{Array, HashMap, MapData};
 use enforcer_common::{WatchEntry, WatchState, watch_table_index};
 
@@ -79,21 +79,8 @@ impl Observer {
     }
 
     fn remove_hashed_watch(&mut self, cgroup_id: u64) -> Result<(), ObserveError> {
-        match self
-            .map_mut_as::<HashMap<_, u64, WatchState>>("WATCHED")?
-            .remove(&cgroup_id)
-        {
-            Ok(()) => Ok(()),
-            // Not there: it was in the table.
-            Err(aya::maps::MapError::SyscallError(e))
-                if e.io_error.kind() == std::io::ErrorKind::NotFound =>
-            {
-                Ok(())
-            }
-            Err(source) => Err(ObserveError::Map {
-                name: "WATCHED",
-                source,
-            }),
-        }
+        let mut hash: HashMap<_, u64, WatchState> = self.map_mut_as("WATCHED")?;
+        // Not there: it was in the table.
+        removed_or_absent("WATCHED", hash.remove(&cgroup_id))
     }
 }
