@@ -97,9 +97,9 @@ impl WorkloadCgroup {
         OpenOptions::new().write(true).open(&p).map_err(io_err(&p))
     }
 
-    /// Kills whatever is left in the cgroup (daemons the workload started), waits for it to
-    /// empty and removes it.
-    pub fn remove(self) -> Result<(), CgroupError> {
+    /// Sends SIGKILL to whatever is in the cgroup (daemons the workload started), without
+    /// waiting for it to go.
+    pub fn kill(&self) -> Result<(), CgroupError> {
         let kill = self.path.join("cgroup.kill");
         if self.has_processes()? {
             let mut f = OpenOptions::new()
@@ -108,6 +108,12 @@ impl WorkloadCgroup {
                 .map_err(io_err(&kill))?;
             f.write_all(b"1").map_err(io_err(&kill))?;
         }
+        Ok(())
+    }
+
+    /// Kills whatever is left in the cgroup, waits for it to empty and removes it.
+    pub fn remove(self) -> Result<(), CgroupError> {
+        self.kill()?;
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.has_processes()? {
             if Instant::now() > deadline {

@@ -12,9 +12,9 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
 
-/// How long the supervisor may take, once the workload's main process is gone, to log the
-/// decisions it is finishing.
-const SUPERVISOR_DRAIN: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long killed processes may take to let go of the filter, on top of the deadline of
+/// the decisions still under way.
+const TEARDOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Launches `cmd` in `cgroup` under `filter`, supervises it, reports (finishing the
 /// `observation` of the cgroup, started by the caller), and returns the exit code of
@@ -54,7 +54,7 @@ pub fn supervise(
         }),
     );
     let stats = Arc::new(Stats::default());
-    let status = wait_supervised(launched, config.clone(), stats.clone(), on_exit);
+    let status = wait_supervised(launched, cgroup, config.clone(), stats.clone(), on_exit);
     if let Some(w) = watchdog {
         w.dismiss();
     }
@@ -108,6 +108,7 @@ fn summary(stats: &Stats) -> SupervisorSummary {
 /// the enforcer either: from a terminal it reaches the workload (same process group) anyway.
 fn wait_supervised(
     launched: Launched,
+    cgroup: &WorkloadCgroup,
     config: Arc<supervisor::Config>,
     stats: Arc<Stats>,
     on_exit: OnSupervisorExit,
@@ -141,12 +142,7 @@ fn wait_supervised(
                 _ = interrupt.recv() => {}
                 result = async { supervisor.as_mut().expect("guarded").await }, if supervisor.is_some() => {
                     supervisor = None;
-                    let failure = match result {
-                        Ok(Ok(())) => None,
-                        Ok(Err(e)) => Some(e.to_string()),
-                        Err(e) => Some(format!("supervisor task: {e}")),
-                    };
-                    if let Some(reason) = failure {
+                    if let Some(reason) = failure(result) {
                         supervisor_failed(&config, on_exit, reason);
                     }
                 }
@@ -154,16 +150,40 @@ fn wait_supervised(
         }
         let status = waitpid(pid, None).map_err(RunError::Wait)?;
         if let Some(mut task) = supervisor {
-            // The listener closes when no process of the workload is left, and the supervisor
-            // then ends after logging what it was deciding (a kill decision races the
-            // workload's exit). Processes that outlive the main one keep it open: they are
-            // killed with the cgroup, which closes the listener and ends the task.
-            if tokio::time::timeout(SUPERVISOR_DRAIN, &mut task).await.is_err() {
-                task.abort();
+            // The rest of the workload goes with its main process (as it would when the
+            // cgroup is removed), so the filter is left without users, and the supervisor
+            // ends once the decisions under way are answered and logged (a kill decision's
+            // event included).
+            if let Err(e) = cgroup.kill() {
+                tracing::error!("{e}");
+            }
+            match tokio::time::timeout(config.deadline + TEARDOWN, &mut task).await {
+                Ok(result) => {
+                    if let Some(reason) = failure(result) {
+                        supervisor_failed(&config, on_exit, reason);
+                    }
+                }
+                Err(_) => {
+                    // Only processes that left the cgroup can still hold the filter; their
+                    // notified calls get ENOSYS once this process exits.
+                    tracing::warn!("processes outside the workload's cgroup still use its filter");
+                    task.abort();
+                }
             }
         }
         Ok(status)
     })
+}
+
+/// Why the supervisor task ended badly, if it did.
+fn failure(
+    result: Result<Result<(), supervisor::SupervisorError>, tokio::task::JoinError>,
+) -> Option<String> {
+    match result {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(e) => Some(format!("supervisor task: {e}")),
+    }
 }
 
 fn supervisor_failed(config: &supervisor::Config, on_exit: OnSupervisorExit, reason: String) {

@@ -4,7 +4,7 @@ use super::chmod::{self, ChmodCall};
 use super::facts::CallFacts;
 use super::notify::Notification;
 use super::notify::{self, Answer};
-use super::{Config, Stats};
+use super::{Config, InFlight, Stats};
 use crate::events::{DecisionEvent, EventKind, Outcome, errno_name};
 use crate::policy::{Action, Decision, FactError, Facts, Identity};
 use crate::profile::Action as ProfileAction;
@@ -60,6 +60,7 @@ pub fn dispatch(
     config: &Arc<Config>,
     stats: &Arc<Stats>,
     runtime: &tokio::runtime::Handle,
+    in_flight: &InFlight,
 ) {
     let started = Instant::now();
     let fd = listener.as_raw_fd();
@@ -128,7 +129,9 @@ pub fn dispatch(
     let (config, stats) = (config.clone(), stats.clone());
     let deadline = config.deadline;
     let listener = listener.clone();
+    let in_flight = in_flight.clone();
     runtime.spawn(async move {
+        let _in_flight = in_flight;
         // Past the deadline, or the decision task failed (panicked): deny, unless it answered.
         let rule = match tokio::time::timeout(deadline, task).await {
             Ok(Ok(())) => return,

@@ -86,7 +86,8 @@ impl Stats {
     }
 }
 
-/// Serves `listener` until every process using the filter has exited.
+/// Serves `listener` until every process using the filter has exited and every decision
+/// under way has been answered and logged.
 ///
 /// Receiving runs on a thread of its own that blocks in the kernel, as the leanest possible
 /// supervisor does; register-only decisions are answered right there, the rest go to the
@@ -103,24 +104,34 @@ pub async fn serve(
     }
     let runtime = tokio::runtime::Handle::current();
     let (done_tx, done) = tokio::sync::oneshot::channel();
+    let (in_flight, mut all_answered) = tokio::sync::mpsc::channel(1);
     std::thread::Builder::new()
         .name("notify-receiver".into())
         .spawn(move || {
-            receive_loop(Arc::new(listener), &config, &stats, &runtime);
+            receive_loop(Arc::new(listener), &config, &stats, &runtime, &in_flight);
             let _ = done_tx.send(());
         })
         .map_err(SupervisorError::Poll)?;
     // The receiving thread says when the filter has no users left; if it never says, it
     // died (a panic), the listener is closed with it, and the workload's notified calls now
     // fail with ENOSYS: the caller must hear of it (and may kill the workload).
-    done.await.map_err(|_| SupervisorError::ReceiverDied)
+    done.await.map_err(|_| SupervisorError::ReceiverDied)?;
+    // Decisions still running hold a sender each; the channel closes when the last is
+    // answered and logged (at most the deadline after its call came in).
+    let _ = all_answered.recv().await;
+    Ok(())
 }
+
+/// Held by every decision that outlives its turn on the receiving thread, until it is
+/// answered and logged: `serve` ends when none is left. Nothing is ever sent.
+pub(crate) type InFlight = tokio::sync::mpsc::Sender<()>;
 
 fn receive_loop(
     listener: Arc<OwnedFd>,
     config: &Arc<Config>,
     stats: &Arc<Stats>,
     runtime: &tokio::runtime::Handle,
+    in_flight: &InFlight,
 ) {
     loop {
         match notify::wait(listener.as_fd()) {
@@ -128,7 +139,7 @@ fn receive_loop(
             Wait::Closed => return,
         }
         match notify::receive(listener.as_fd()) {
-            Ok(req) => decide::dispatch(req, &listener, config, stats, runtime),
+            Ok(req) => decide::dispatch(req, &listener, config, stats, runtime, in_flight),
             // The caller went away between the wake-up and the receive.
             Err(e) => tracing::debug!("notification vanished before it was received: {e}"),
         }
