@@ -23,6 +23,8 @@ use std::thread::JoinHandle;
 
 /// Lines queued for the writer at most.
 pub const QUEUE_CAPACITY: usize = 16384;
+/// Bytes the writer gathers before a write(2) to a file (BufWriter's own default).
+const BATCH_BYTES: usize = 8 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 #[error("event log {path}: {source}")]
@@ -103,11 +105,20 @@ impl EventSink {
                     })?,
             )),
         };
+        // stdout may be a pipe the workload writes to as well: each line goes out in one
+        // write(2) of its own, which a pipe keeps whole (up to PIPE_BUF), instead of in
+        // batches that a full pipe splits wherever the workload's output lands.
+        let batch = if path == Some(Path::new("-")) {
+            0
+        } else {
+            BATCH_BYTES
+        };
         let path = path.map(Path::to_owned).unwrap_or_default();
         Ok(Self::start(
             out,
             path,
             QUEUE_CAPACITY,
+            batch,
             rotator,
             options.observer,
         ))
@@ -115,13 +126,14 @@ impl EventSink {
 
     /// A sink writing to `out` through a queue of `capacity` lines.
     pub fn with_output(out: Option<Box<dyn Write + Send>>, path: PathBuf, capacity: usize) -> Self {
-        Self::start(out, path, capacity, None, None)
+        Self::start(out, path, capacity, BATCH_BYTES, None, None)
     }
 
     fn start(
         out: Option<Box<dyn Write + Send>>,
         path: PathBuf,
         capacity: usize,
+        batch: usize,
         rotator: Option<Rotator>,
         observer: Option<Arc<dyn EventObserver>>,
     ) -> Self {
@@ -136,7 +148,7 @@ impl EventSink {
             Some(out) => {
                 let (tx, rx) = mpsc::sync_channel(capacity);
                 let writer = Writer {
-                    out: BufWriter::new(out),
+                    out: BufWriter::with_capacity(batch, out),
                     path,
                     host: host.clone(),
                     drops: drops.clone(),
