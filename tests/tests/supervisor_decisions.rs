@@ -426,15 +426,25 @@ fn identity_rules_match_the_callers_uid() {
 
 #[test]
 fn a_kill_decision_kills_the_whole_workload() {
+    check_kill_decision(r#"{"rules":[{"name":"no-chmod","syscalls":["@chmod"],"action":"kill"}]}"#);
+}
+
+/// A rule on the caller's identity is decided on the blocking pool, not on the receiving
+/// thread: the kill takes the whole workload just the same, and `run` logs the decision
+/// before the workload's exit.
+#[test]
+fn a_kill_decision_on_the_callers_identity_kills_the_whole_workload() {
+    check_kill_decision(
+        r#"{"rules":[{"name":"no-chmod","syscalls":["@chmod"],"workload":{"uid":["0"]},"action":"kill"}]}"#,
+    );
+}
+
+fn check_kill_decision(policy: &str) {
     let s = Scratch::new();
     let f = s.file("f", 0o600);
     let after = s.path("after");
     let p = s.path("policy.json");
-    std::fs::write(
-        &p,
-        r#"{"rules":[{"name":"no-chmod","syscalls":["@chmod"],"action":"kill"}]}"#,
-    )
-    .unwrap();
+    std::fs::write(&p, policy).unwrap();
     let events = s.path("events.jsonl");
     let out = run_probe(
         &["--policy", p.to_str().unwrap()],
@@ -457,4 +467,8 @@ fn a_kill_decision_kills_the_whole_workload() {
     assert_eq!(mode_of(&f), 0o600);
     let all = read_events(&events);
     assert_eq!(decisions(&all)[0]["rule"], "no-chmod");
+    let position = |pred: &dyn Fn(&serde_json::Value) -> bool| all.iter().position(pred);
+    let decided = position(&|e| e["kind"] == "decision").expect("decision logged");
+    let exited = position(&|e| e["kind"] == "lifecycle" && e["phase"] == "exit").expect("exit");
+    assert!(decided < exited, "decision after the exit event: {all:?}");
 }
