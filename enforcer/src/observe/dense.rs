@@ -6,7 +6,6 @@ use super::Observer;
 use super::loader::{ObserveError, map_err};
 use aya::maps::{MapData, PerCpuArray, PerCpuValues};
 use enforcer_common::{DENSE_CALLS, DenseBlock, MAX_DENSE_SLOTS, SyscallCounts, dense_call};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Memory the dense array may take over all CPUs; on machines with more than 32 CPUs it
 /// holds fewer slots than `MAX_DENSE_SLOTS`.
@@ -18,49 +17,64 @@ pub fn slots_for(cpus: u32) -> u32 {
     (DENSE_BUDGET_BYTES / per_slot.max(1)).clamp(1, u64::from(MAX_DENSE_SLOTS)) as u32
 }
 
+/// What one slot of the array holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Never used: all zeros.
+    Clean,
+    /// Given back: holds the counts of a cgroup that is gone, to be zeroed before reuse.
+    Dirty,
+    Owned(u64),
+}
+
 /// Slot bookkeeping, on the userspace side only.
 #[derive(Debug, Default)]
 pub struct DenseSlots {
-    /// Free slots, lowest first.
-    free: BTreeSet<u32>,
-    /// Of the free slots, those that held counts and must be zeroed before reuse.
-    dirty: BTreeSet<u32>,
-    owners: BTreeMap<u64, u32>,
+    slots: Vec<Slot>,
 }
 
 impl DenseSlots {
     pub fn new(slots: u32) -> Self {
         Self {
-            free: (0..slots).collect(),
-            ..Self::default()
+            slots: vec![Slot::Clean; slots as usize],
         }
     }
 
     pub fn slot_of(&self, cgroup_id: u64) -> Option<u32> {
-        self.owners.get(&cgroup_id).copied()
+        let index = self
+            .slots
+            .iter()
+            .position(|s| *s == Slot::Owned(cgroup_id))?;
+        Some(index as u32)
     }
 
-    /// A slot for `cgroup_id`: its own, or a free one (with whether it must be zeroed first);
-    /// None when every slot is taken.
+    /// A slot for `cgroup_id`: its own, or the lowest free one (with whether it must be
+    /// zeroed first); None when every slot is taken.
     pub fn assign(&mut self, cgroup_id: u64) -> Option<(u32, bool)> {
         if let Some(slot) = self.slot_of(cgroup_id) {
             return Some((slot, false));
         }
-        let slot = self.free.pop_first()?;
-        self.owners.insert(cgroup_id, slot);
-        Some((slot, self.dirty.remove(&slot)))
+        let index = self
+            .slots
+            .iter()
+            .position(|s| matches!(s, Slot::Clean | Slot::Dirty))?;
+        let dirty = self.slots[index] == Slot::Dirty;
+        self.slots[index] = Slot::Owned(cgroup_id);
+        Some((index as u32, dirty))
     }
 
     /// Gives back the slot of `cgroup_id`, if it has one.
     pub fn release(&mut self, cgroup_id: u64) {
-        if let Some(slot) = self.owners.remove(&cgroup_id) {
-            self.free.insert(slot);
-            self.dirty.insert(slot);
+        if let Some(slot) = self.slot_of(cgroup_id) {
+            self.slots[slot as usize] = Slot::Dirty;
         }
     }
 
     pub fn owners(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
-        self.owners.iter().map(|(c, s)| (*c, *s))
+        self.slots.iter().enumerate().filter_map(|(i, s)| match s {
+            Slot::Owned(c) => Some((*c, i as u32)),
+            _ => None,
+        })
     }
 }
 
