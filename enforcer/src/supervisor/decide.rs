@@ -25,8 +25,17 @@ pub enum Mode {
 struct Call {
     req: Notification,
     name: String,
-    arch: String,
     started: Instant,
+}
+
+impl Call {
+    /// The ABI as events name it; made for the event, after the answer.
+    fn arch_label(&self) -> String {
+        self.req
+            .arch()
+            .map(crate::events::arch_label)
+            .unwrap_or_else(|| format!("audit-arch-{:#x}", self.req.audit_arch))
+    }
 }
 
 /// The first phase: facts that cost nothing. Asking for more marks the call as needing them.
@@ -70,9 +79,6 @@ pub fn dispatch(
         name: arch
             .and_then(|a| crate::profile::syscall_name(req.nr.into(), a))
             .unwrap_or_else(|| format!("syscall_{}", req.nr)),
-        arch: arch
-            .map(crate::events::arch_label)
-            .unwrap_or_else(|| format!("audit-arch-{:#x}", req.audit_arch)),
         started,
     };
     if config.mode == Mode::Audit
@@ -119,7 +125,6 @@ pub fn dispatch(
         let call = Call {
             req: call.req,
             name: call.name.clone(),
-            arch: call.arch.clone(),
             started: call.started,
         };
         runtime.spawn_blocking(move || {
@@ -307,11 +312,12 @@ fn finish(
         Outcome::WouldDeny => &stats.would_deny,
     };
     counter.fetch_add(1, Ordering::Relaxed);
+    let arch = call.arch_label();
     let event = |rule: &str, outcome: Outcome, errno: Option<i32>, would: Option<String>| {
         EventKind::Decision(DecisionEvent {
             syscall: call.name.clone(),
             nr: call.req.nr,
-            arch: call.arch.clone(),
+            arch: arch.clone(),
             args: call.req.args,
             pid: call.req.pid,
             path: path.clone(),
