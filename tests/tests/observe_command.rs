@@ -10,10 +10,6 @@ use std::time::{Duration, Instant};
 
 const DOCKER_ID: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
 
-fn v2_root() -> PathBuf {
-    cgroup_v2_root()
-}
-
 /// A cgroup made for the test, shaped as Docker's systemd driver names them; removed on drop.
 struct TestCgroup {
     parent: PathBuf,
@@ -22,7 +18,8 @@ struct TestCgroup {
 
 impl TestCgroup {
     fn new(test: &str) -> Self {
-        let parent = v2_root().join(format!("enforcer-test-{test}-{}.slice", std::process::id()));
+        let parent =
+            cgroup_v2_root().join(format!("enforcer-test-{test}-{}.slice", std::process::id()));
         let path = parent.join(format!("docker-{DOCKER_ID}.scope"));
         std::fs::create_dir_all(&path).expect("create test cgroup");
         Self { parent, path }
