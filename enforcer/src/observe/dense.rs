@@ -207,20 +207,20 @@ mod tests {
         assert_eq!(observer.watch_table_holder(0).unwrap(), first.id());
         run_in(&second, 200);
         assert_eq!(getppids(&observer, &second), Some(200), "hash maps count");
-        let mut watched = observer.watched().unwrap();
+        let mut watched = observer.watches_in_maps().unwrap();
         watched.sort();
         assert_eq!(watched, vec![first.id(), second.id()]);
 
         observer.unwatch(first.id()).unwrap();
         observer.forget(first.id()).unwrap();
         first.remove().unwrap();
-        assert_eq!(observer.watched().unwrap(), vec![second.id()]);
+        assert_eq!(observer.watches_in_maps().unwrap(), vec![second.id()]);
         // Watched again, the second moves into the freed table entry and takes the freed
         // dense slot, zeroed: its totals add the hash map's 200 and the slot's new calls.
         observer.watch(second.id(), &spec).unwrap();
         assert_eq!(observer.watch_table_holder(0).unwrap(), second.id());
         assert_eq!(observer.dense.slot_of(second.id()), Some(0), "slot reused");
-        assert_eq!(observer.watched().unwrap(), vec![second.id()]);
+        assert_eq!(observer.watches_in_maps().unwrap(), vec![second.id()]);
         assert_eq!(getppids(&observer, &second), Some(200), "slot zeroed");
         run_in(&second, 50);
         assert_eq!(getppids(&observer, &second), Some(250));
