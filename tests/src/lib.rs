@@ -1,4 +1,4 @@
-//! Helpers for the integration tests: where the built binaries and the shared profiles are,
+//! Helpers for the integration tests: where the built binaries and the real profiles are,
 //! running `enforcer` and reading its event log. The tests need root and a real kernel; when
 //! something they need is missing they fail with a message saying what, never skip.
 
@@ -30,9 +30,17 @@ pub fn probe_bin() -> PathBuf {
     env_path("ENFORCER_PROBE_BIN")
 }
 
-/// `../shared/profiles/NAME`, the real profiles the project tests against.
-pub fn shared_profile(name: &str) -> PathBuf {
-    env_path("ENFORCER_SHARED_PROFILES").join(name)
+/// The repository's top directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+/// `profiles/NAME`: the real Docker and Podman profiles the project tests against.
+pub fn real_profile(name: &str) -> PathBuf {
+    repo_root().join("profiles").join(name)
 }
 
 /// Where cgroup v2 is mounted: /sys/fs/cgroup/unified on hybrid hosts, /sys/fs/cgroup on

@@ -31,7 +31,7 @@ fn deploy_profile_is_dockers_default_with_the_chmod_family_notified() {
     let check = enforcer(&["profile", "check", profile.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
 
-    let docker = shared_profile("docker-default.json");
+    let docker = real_profile("docker-default.json");
     let diff = enforcer(&[
         "profile",
         "diff",

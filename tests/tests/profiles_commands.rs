@@ -2,7 +2,7 @@
 
 use enforcer_tests::*;
 
-const SHARED: [&str; 7] = [
+const REAL: [&str; 7] = [
     "docker-conditional-include.json",
     "docker-default.json",
     "docker-example.json",
@@ -13,12 +13,12 @@ const SHARED: [&str; 7] = [
 ];
 
 fn path(name: &str) -> String {
-    shared_profile(name).to_str().unwrap().to_string()
+    real_profile(name).to_str().unwrap().to_string()
 }
 
 #[test]
-fn every_shared_profile_passes_check() {
-    let files: Vec<String> = SHARED.iter().map(|n| path(n)).collect();
+fn every_real_profile_passes_check() {
+    let files: Vec<String> = REAL.iter().map(|n| path(n)).collect();
     let mut args = vec!["profile", "check"];
     args.extend(files.iter().map(String::as_str));
     let out = enforcer(&args);
@@ -33,7 +33,7 @@ fn every_shared_profile_passes_check() {
         );
     }
     // The directory holds no other profile this list would miss.
-    let dir = shared_profile("README.md");
+    let dir = real_profile("README.md");
     let on_disk = std::fs::read_dir(dir.parent().unwrap())
         .unwrap()
         .filter(|e| {
@@ -44,7 +44,7 @@ fn every_shared_profile_passes_check() {
                 .is_some_and(|x| x == "json")
         })
         .count();
-    assert_eq!(on_disk, SHARED.len());
+    assert_eq!(on_disk, REAL.len());
 }
 
 #[test]

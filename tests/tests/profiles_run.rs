@@ -72,7 +72,7 @@ fn raw(nr: libc::c_long, a0: i64, a1: i64) -> Vec<String> {
 
 #[test]
 fn docker_default_as_docker_containers_see_it() {
-    let profile = shared_profile("docker-default.json");
+    let profile = real_profile("docker-default.json");
     let mut args = strings(&[
         "mount",
         "unshare",
@@ -114,7 +114,7 @@ fn docker_default_as_docker_containers_see_it() {
 
 #[test]
 fn cap_add_sys_admin_lets_mount_through_the_filter() {
-    let profile = shared_profile("docker-default.json");
+    let profile = real_profile("docker-default.json");
     let s = Scratch::new();
     let dir = searchable_dir(&s, "mnt");
     let mut args = vec!["mount-private", dir.to_str().unwrap()];
@@ -153,7 +153,7 @@ fn cap_add_sys_admin_lets_mount_through_the_filter() {
 
 #[test]
 fn podman_default_where_it_differs() {
-    let profile = shared_profile("podman-default.json");
+    let profile = real_profile("podman-default.json");
     let mut args = strings(&[
         "keyctl",
         "clone3",

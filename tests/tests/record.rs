@@ -180,7 +180,7 @@ fn merge_refuses_a_profile_that_is_not_a_recording_before_launching() {
         &s.path("out.json"),
         &[
             "--merge",
-            shared_profile("seed-chmod-errno.json").to_str().unwrap(),
+            real_profile("seed-chmod-errno.json").to_str().unwrap(),
         ],
         &[
             probe_bin().to_str().unwrap(),

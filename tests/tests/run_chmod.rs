@@ -12,7 +12,7 @@ fn seed_profile_denies_chmod_in_the_kernel_but_not_fchmodat() {
     let out = run_probe(
         &[
             "--profile",
-            shared_profile("seed-chmod-errno.json").to_str().unwrap(),
+            real_profile("seed-chmod-errno.json").to_str().unwrap(),
         ],
         &events,
         &[
@@ -108,7 +108,7 @@ fn observer_counts_calls_and_sees_seccomp_denials_at_exit() {
     let out = run_probe(
         &[
             "--profile",
-            shared_profile("seed-chmod-errno.json").to_str().unwrap(),
+            real_profile("seed-chmod-errno.json").to_str().unwrap(),
         ],
         &events,
         &["getppid", "250", "chmod", f.to_str().unwrap(), "0644"],

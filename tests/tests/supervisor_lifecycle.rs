@@ -151,7 +151,7 @@ fn audit_mode_runs_what_the_profile_denies_and_reports_each_call() {
     let s = Scratch::new();
     let f = s.file("f", 0o600);
     let events = s.path("events.jsonl");
-    let seed = shared_profile("seed-chmod-errno.json");
+    let seed = real_profile("seed-chmod-errno.json");
     let out = run_probe(
         &["--mode", "audit", "--profile", seed.to_str().unwrap()],
         &events,

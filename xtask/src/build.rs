@@ -102,7 +102,6 @@ pub fn cargo_test(root: &Path, extra: &[String]) -> Result<ExitStatus> {
     cmd.args(["test", "--release"])
         .env("ENFORCER_BIN", root.join("target/release/enforcer"))
         .env("ENFORCER_PROBE_BIN", root.join("target/release/probe"))
-        .env("ENFORCER_SHARED_PROFILES", root.join("../shared/profiles"))
         .args(extra);
     Ok(cmd.status()?)
 }

@@ -12,7 +12,7 @@ pub fn run(root: &Path, bins: &Binaries) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("enforcer-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("scratch");
-    let seed = root.join("../shared/profiles/seed-chmod-errno.json");
+    let seed = root.join("profiles/seed-chmod-errno.json");
 
     println!("== 1. Built-in default (Docker's default profile, chmod family -> supervisor)");
     let builtin = scenario(bins, &dir, &file, "demo-builtin", &[])?;

@@ -7,9 +7,9 @@ use super::resolve::{ResolveContext, ResolvedProfile};
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// Docker's default profile: github.com/moby/profiles, seccomp/default.json, commit
-/// cd3bed8061c7, Apache-2.0, copied unchanged (a test compares it with the shared copy).
-pub(crate) const DOCKER_DEFAULT_JSON: &str = include_str!("docker-default.json");
+/// Docker's default profile, unchanged: the repository's profiles/docker-default.json (origin,
+/// commit and licence in profiles/README.md; a test checks it against the upstream blob).
+pub(crate) const DOCKER_DEFAULT_JSON: &str = include_str!("../../../profiles/docker-default.json");
 
 /// How the built-in profile is named in messages.
 pub const BUILTIN_ORIGIN: &str = "<builtin:docker-default>";

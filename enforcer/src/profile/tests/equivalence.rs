@@ -168,7 +168,7 @@ fn per_arch_filters_match_runc_where_libseccomp_knows_the_name() {
         "docker-old-format.json",
     ] {
         for ctx in [ctx(), ctx().with_caps(KNOWN_CAPS)] {
-            let resolved = shared(file).profile.resolve(&ctx).unwrap();
+            let resolved = real(file).profile.resolve(&ctx).unwrap();
             let ours = resolved.compile().unwrap().program;
             let reference = runc_reference(&resolved);
             let mut differ = BTreeSet::new();

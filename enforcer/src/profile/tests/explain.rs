@@ -8,7 +8,7 @@ fn effect(r: &ResolvedProfile, name: &str) -> SyscallEffect {
 
 #[test]
 fn effects_of_docker_default() {
-    let docker = shared("docker-default.json").profile;
+    let docker = real("docker-default.json").profile;
     let r = docker.resolve(&ctx()).unwrap();
     assert_eq!(effect(&r, "mount").describe(), "denied (EPERM, default)");
     assert_eq!(
@@ -41,7 +41,7 @@ fn effects_of_docker_default() {
     // An OCI config's paths start at linux.seccomp.
     let oci = format!(
         r#"{{"ociVersion": "1.0.2", "linux": {{"seccomp": {}}}}}"#,
-        std::fs::read_to_string(shared_profiles().join("docker-example.json")).unwrap()
+        std::fs::read_to_string(real_profiles().join("docker-example.json")).unwrap()
     );
     let r = parse(&oci).unwrap().profile.resolve(&ctx()).unwrap();
     assert_eq!(
@@ -52,11 +52,11 @@ fn effects_of_docker_default() {
 
 #[test]
 fn diff_in_words() {
-    let docker = shared("docker-default.json");
+    let docker = real("docker-default.json");
     let old = docker.profile.resolve(&ctx()).unwrap();
     assert_eq!(diff(&old, &old), []);
     // The issue's example: mount allowed by a new last entry.
-    let text = std::fs::read_to_string(shared_profiles().join("docker-default.json")).unwrap();
+    let text = std::fs::read_to_string(real_profiles().join("docker-default.json")).unwrap();
     let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
     (json["syscalls"].as_array_mut().unwrap())
         .push(serde_json::json!({"names": ["mount"], "action": "SCMP_ACT_ALLOW"}));
@@ -69,10 +69,7 @@ fn diff_in_words() {
         ["mount: was denied (EPERM, default), now allowed by $.syscalls[33].names[0]"]
     );
 
-    let podman = shared("podman-default.json")
-        .profile
-        .resolve(&ctx())
-        .unwrap();
+    let podman = real("podman-default.json").profile.resolve(&ctx()).unwrap();
     let changes: Vec<String> = diff(&old, &podman)
         .iter()
         .map(ToString::to_string)
@@ -95,14 +92,11 @@ fn diff_in_words() {
         "{changes:#?}"
     );
 
-    let seed = shared("seed-chmod-errno.json")
+    let seed = real("seed-chmod-errno.json")
         .profile
         .resolve(&ctx())
         .unwrap();
-    let example = shared("docker-example.json")
-        .profile
-        .resolve(&ctx())
-        .unwrap();
+    let example = real("docker-example.json").profile.resolve(&ctx()).unwrap();
     let changes: Vec<String> = diff(&seed, &example)
         .iter()
         .map(ToString::to_string)

@@ -1,19 +1,19 @@
-//! The shared real profiles, resolution for different hosts, the built-in default, tables.
+//! The real profiles, resolution for different hosts, the built-in default, tables.
 
 use super::*;
 use crate::profile::builtin::DOCKER_DEFAULT_JSON;
 
 #[test]
-fn every_shared_profile_loads_resolves_and_compiles() {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(shared_profiles())
-        .expect("list shared profiles")
+fn every_real_profile_loads_resolves_and_compiles() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(real_profiles())
+        .expect("list the real profiles")
         .map(|e| e.expect("dir entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
     assert!(
         files.len() >= 7,
-        "expected the 7 shared profiles, found {files:?}"
+        "expected the 7 real profiles, found {files:?}"
     );
     let all_caps = ResolveContext::from_system().with_caps(KNOWN_CAPS);
     for file in &files {
@@ -31,12 +31,13 @@ fn every_shared_profile_loads_resolves_and_compiles() {
 }
 
 #[test]
-fn embedded_default_is_the_shared_copy_unchanged() {
-    let shared = std::fs::read_to_string(shared_profiles().join("docker-default.json")).unwrap();
-    assert_eq!(DOCKER_DEFAULT_JSON, shared);
+fn embedded_default_is_dockers_file_unchanged() {
+    // profiles_provenance (tests/) proves this file is Docker's blob at the stated commit.
+    let file = std::fs::read_to_string(real_profiles().join("docker-default.json")).unwrap();
+    assert_eq!(DOCKER_DEFAULT_JSON, file);
     assert_eq!(
         builtin_default(),
-        parse(&shared).unwrap().profile.clone_with_origin()
+        parse(&file).unwrap().profile.clone_with_origin()
     );
 }
 
@@ -104,7 +105,7 @@ fn docker_default_follows_caps_arch_and_kernel() {
 
 #[test]
 fn conditional_include_fixture_follows_caps_and_kernel() {
-    let profile = shared("docker-conditional-include.json").profile;
+    let profile = real("docker-conditional-include.json").profile;
     let names = |ctx: &ResolveContext| -> Vec<String> {
         profile
             .resolve(ctx)
@@ -119,7 +120,7 @@ fn conditional_include_fixture_follows_caps_and_kernel() {
         names(&ctx().with_caps(["CAP_SYSLOG", "CAP_SYS_ADMIN"])),
         ["chmod", "syslog"]
     );
-    // The shared fixture has no minKernel: the same for any kernel.
+    // Docker's fixture has no minKernel: the same for any kernel.
     assert_eq!(
         names(&ctx().with_kernel((3, 10))),
         names(&ctx().with_kernel((6, 18)))
@@ -168,7 +169,7 @@ fn includes_caps_need_all_of_them_as_in_moby() {
 
 #[test]
 fn podman_and_example_values() {
-    let podman = shared("podman-default.json").profile;
+    let podman = real("podman-default.json").profile;
     assert_eq!(podman.default_action, Action::Errno(38));
     let resolved = podman.resolve(&ctx()).unwrap();
     assert_eq!(
@@ -199,7 +200,7 @@ fn podman_and_example_values() {
         "the duplicate merged"
     );
 
-    let example = shared("docker-example.json").profile;
+    let example = real("docker-example.json").profile;
     assert_eq!(example.default_action, Action::Errno(1));
     let resolved = example.resolve(&ctx()).unwrap();
     assert_eq!(resolved.arches, [Arch::X86_64]);
@@ -218,7 +219,7 @@ fn podman_and_example_values() {
         }]
     );
 
-    let old = shared("docker-old-format.json").profile;
+    let old = real("docker-old-format.json").profile;
     assert_eq!(old.syscalls.len(), 311);
     assert_eq!(old.syscalls[0].names[0].json_path, "$.syscalls[0].name");
     assert_eq!(
@@ -229,7 +230,7 @@ fn podman_and_example_values() {
 
 #[test]
 fn oci_config_takes_linux_seccomp() {
-    let example = std::fs::read_to_string(shared_profiles().join("docker-example.json")).unwrap();
+    let example = std::fs::read_to_string(real_profiles().join("docker-example.json")).unwrap();
     let oci =
         format!(r#"{{"ociVersion": "1.0.2", "process": {{}}, "linux": {{"seccomp": {example}}}}}"#);
     let loaded = parse(&oci).unwrap();

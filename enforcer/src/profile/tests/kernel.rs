@@ -158,7 +158,7 @@ fn unmapped_abis_kill_the_process() {
     assert!(is_root(), "run as root");
     // docker-example.json has no architectures: native only, so i386 and x32 calls hit the
     // bad-arch action, KILL_PROCESS (SIGSYS).
-    let filter = shared("docker-example.json")
+    let filter = real("docker-example.json")
         .profile
         .resolve(&ctx())
         .unwrap()

@@ -16,7 +16,7 @@ fn kinds(text: &str) -> Vec<LintKind> {
 
 #[test]
 fn partial_alias_family() {
-    let seed = shared("seed-chmod-errno.json");
+    let seed = real("seed-chmod-errno.json");
     let resolved = seed.profile.resolve(&ctx()).unwrap();
     let found = lint(&seed.profile, &resolved);
     let family = found
@@ -56,7 +56,7 @@ fn partial_alias_family() {
     assert_eq!(kinds(allow_list), []);
     // Docker's and Podman's defaults keep their families together.
     for name in ["docker-default.json", "podman-default.json"] {
-        let p = shared(name).profile;
+        let p = real(name).profile;
         let r = p.resolve(&ctx()).unwrap();
         assert!(
             lint(&p, &r).iter().all(|l| l.kind == LintKind::CompatArch),
@@ -136,7 +136,7 @@ fn io_uring_and_compat_arches() {
             .2
             .starts_with("SCMP_ARCH_X86 calls are allowed next to SCMP_ARCH_X86_64")
     );
-    let old_format = shared("docker-old-format.json");
+    let old_format = real("docker-old-format.json");
     let r = old_format.profile.resolve(&ctx()).unwrap();
     let paths: Vec<String> = (lint(&old_format.profile, &r).into_iter())
         .map(|l| l.warning.json_path)

@@ -1,4 +1,4 @@
-//! Unit tests of the profile module: the shared real profiles, bad input, precedence, and
+//! Unit tests of the profile module: the real profiles (../profiles), bad input, precedence, and
 //! the compiled filters in a real kernel.
 
 mod equivalence;
@@ -13,19 +13,19 @@ use super::*;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// The real profiles (read-only) this module must load as Docker and Podman do.
-fn shared_profiles() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/profiles");
+/// The real profiles (the repository's profiles/) this module must load as Docker and Podman do.
+fn real_profiles() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles");
     assert!(
         dir.join("README.md").is_file(),
-        "the shared profiles are missing: expected them in {}",
+        "the real profiles are missing: expected them in {}",
         dir.display()
     );
     dir
 }
 
-fn shared(name: &str) -> Loaded {
-    let path = shared_profiles().join(name);
+fn real(name: &str) -> Loaded {
+    let path = real_profiles().join(name);
     load_file(&path, &LoadOptions::default())
         .unwrap_or_else(|e| panic!("{} must load: {e}", path.display()))
 }
