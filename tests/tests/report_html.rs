@@ -87,6 +87,6 @@ fn which(name: &str) -> std::path::PathBuf {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
         .unwrap_or_else(|| {
-            panic!("{name} is not installed: `cargo xtask` installs it (APT_PACKAGES)")
+            panic!("{name} is not installed: `cargo xtask test` installs it (TEST_PACKAGES in xtask/src/provision/packages.rs)")
         })
 }

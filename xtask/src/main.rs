@@ -6,6 +6,7 @@
 mod bench;
 mod build;
 mod demo;
+mod progress;
 mod provision;
 
 use anyhow::{Result, bail};
@@ -32,7 +33,8 @@ fn real_main() -> Result<ExitCode> {
     let root = project_root();
     match cmd.as_str() {
         "provision" => {
-            provision::all(&root)?;
+            provision::for_build(&root)?;
+            provision::for_tests()?;
             Ok(ExitCode::SUCCESS)
         }
         "build" => {
@@ -40,6 +42,9 @@ fn real_main() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "run" => {
+            if rest.is_empty() {
+                provision::require_root("run")?;
+            }
             let bins = build::all(&root)?;
             if rest.is_empty() {
                 demo::run(&root, &bins)?;
@@ -49,11 +54,14 @@ fn real_main() -> Result<ExitCode> {
             Ok(ExitCode::from(exit_code_of(status)))
         }
         "bench" => {
+            provision::require_root("bench")?;
             let bins = build::all(&root)?;
             bench::run(&root, &bins, &rest)?;
             Ok(ExitCode::SUCCESS)
         }
         "test" => {
+            provision::require_root("test")?;
+            provision::for_tests()?;
             build::all(&root)?;
             let status = build::cargo_test(&root, &rest)?;
             if !status.success() {
