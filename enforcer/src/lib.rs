@@ -11,6 +11,7 @@ pub mod observe;
 pub mod policy;
 pub mod profile;
 pub mod profile_cmd;
+pub mod reach;
 pub mod record;
 pub mod report;
 pub mod run;

@@ -4,12 +4,19 @@ use enforcer::run::{self, EXIT_ENFORCER_FAILED};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before anything else, and before any thread: no process of a workload may ptrace this
+    // one, read its memory or take its fds (docs/security.md).
+    let unreachable = enforcer::reach::make_unreachable();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
+    if let Err(e) = unreachable {
+        eprintln!("enforcer: making this process non-dumpable (prctl PR_SET_DUMPABLE): {e}");
+        return ExitCode::from(EXIT_ENFORCER_FAILED);
+    }
     // Usage errors are the enforcer's own failure: 125, as `docker run` does.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

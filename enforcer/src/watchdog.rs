@@ -51,6 +51,10 @@ impl Watchdog {
 }
 
 fn watch(rx: &OwnedFd, kill: &CString) -> ! {
+    // Inherited from the enforcer with the fork; said again as every enforcer process says it
+    // first (this one holds the seccomp listener). prctl is async-signal-safe, and setting 0
+    // cannot fail.
+    let _ = crate::reach::make_unreachable();
     // SAFETY: signal dispositions, a blocking read, open/write/_exit: all async-signal-safe,
     // on an fd and a string prepared before the fork.
     unsafe {

@@ -3,6 +3,7 @@
 //! something they need is missing they fail with a message saying what, never skip.
 
 pub mod containers;
+pub mod reach;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

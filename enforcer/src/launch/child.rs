@@ -131,6 +131,11 @@ impl ChildPlan {
             if let Err(stage) = self.privileges.apply() {
                 self.fail(stage, 125);
             }
+            // Non-dumpable as the enforcer it was forked from, until execve gives the
+            // workload a fresh mm; a uid change above reset the flag to fs.suid_dumpable.
+            if crate::reach::make_unreachable().is_err() {
+                self.fail(Stage::Identity, 125);
+            }
             // With the CAP_SYS_ADMIN the drop kept, the filter goes in without no_new_privs,
             // as runc does; setting it would break setuid programs inside the workload.
             if self.privileges.no_new_privs

@@ -82,6 +82,7 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
         args.user.as_deref(),
     )
     .map_err(LaunchError::from)?;
+    crate::reach::warn_about_caps(credentials.caps);
     let profile = Arc::new(resolve_profile(args, credentials.caps)?);
     let filter = match args.mode {
         RunMode::Enforce => profile.compile()?,

@@ -60,6 +60,8 @@ pub enum CredsError {
     Parse { tid: u32, field: &'static str },
     #[error("the caller is in another user namespace; acting for it there is not supported yet")]
     UserNamespace,
+    #[error("{0}")]
+    Reachable(#[from] crate::reach::ReachError),
     #[error("taking the caller's credentials ({step}): {errno}")]
     Apply {
         step: &'static str,
@@ -152,6 +154,7 @@ impl Creds {
             pool.insert(0, w);
             return Ok(jobs);
         }
+        crate::reach::credential_change_allowed()?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let (ready_tx, ready) = mpsc::sync_channel(1);
         let creds = self.clone();
@@ -215,6 +218,13 @@ impl Creds {
             // setfs*id return the previous id, never an error code.
             libc::syscall(libc::SYS_setfsgid, fsg);
             libc::syscall(libc::SYS_setfsuid, fsu);
+            // The id changes reset the process's dumpable flag to fs.suid_dumpable; it goes
+            // back to 0 before capset gives this thread the caller's capabilities, from which
+            // point the caller could otherwise attach to it (docs/security.md).
+            crate::reach::restore_after_credential_change().map_err(|errno| CredsError::Apply {
+                step: "non-dumpable again",
+                errno,
+            })?;
             let mut header = CapHeader {
                 version: LINUX_CAPABILITY_VERSION_3,
                 pid: 0,
@@ -244,7 +254,11 @@ impl Creds {
                 ),
             )?;
         }
-        Ok(())
+        // capset only lowers capabilities, which does not reset the flag; asserted anyway.
+        crate::reach::restore_after_credential_change().map_err(|errno| CredsError::Apply {
+            step: "non-dumpable again",
+            errno,
+        })
     }
 }
 

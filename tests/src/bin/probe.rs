@@ -7,12 +7,15 @@
 //!   touch PATH | exit CODE | kill-self SIGNAL
 //!   i386-getpid | x32-getpid | fork | mixed N (src/probe/observer.rs)
 //!   raw NR A0..A5 | mount-private DIR | status (src/probe/profiles.rs)
+//!   reach parent|PID,... | dumpable (src/probe/reach.rs)
 //! Each call prints `op(args) = ret` or `op(args) = -1 ERRNO (message)`. Numbers take 0o/0x.
 
 #[path = "../probe/observer.rs"]
 mod probe_observer;
 #[path = "../probe/profiles.rs"]
 mod probe_profiles;
+#[path = "../probe/reach.rs"]
+mod probe_reach;
 #[path = "../probe/supervisor.rs"]
 mod probe_supervisor;
 
@@ -121,6 +124,7 @@ fn main() {
                 if !probe_supervisor::run(other, &mut it)
                     && !probe_observer::run(other, &mut it)
                     && !probe_profiles::run(other, &mut it)
+                    && !probe_reach::run(other, &mut it)
                 {
                     usage(other)
                 }
@@ -186,6 +190,7 @@ fn errno_name(e: i32) -> &'static str {
         libc::EBADF => "EBADF",
         libc::EEXIST => "EEXIST",
         libc::EBUSY => "EBUSY",
+        libc::ESRCH => "ESRCH",
         _ => "E?",
     }
 }
