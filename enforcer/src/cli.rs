@@ -52,8 +52,9 @@ pub struct ReportArgs {
 /// The event log's rotation and the metrics endpoint (run, agent, observe).
 #[derive(Debug, Clone, Default, Args)]
 pub struct TelemetryArgs {
-    /// Serve Prometheus metrics at http://ADDR/metrics (ADDR like 127.0.0.1:9464).
-    #[arg(long, value_name = "ADDR")]
+    /// Serve Prometheus metrics at http://ADDR/metrics and health at /healthz (ADDR like
+    /// 127.0.0.1:9464, localhost:9464, or :9464 for every IPv4 interface).
+    #[arg(long, value_name = "ADDR", value_parser = crate::metrics::parse_metrics_addr)]
     pub metrics: Option<SocketAddr>,
     /// Rotate the --events file before it grows past BYTES (never within a line).
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]

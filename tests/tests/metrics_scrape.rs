@@ -2,13 +2,16 @@
 //! `promtool check metrics`, and its counters equal the counts in the event log of the same
 //! run. Then SIGTERM: the enforcer passes it on, reports the exit and flushes the log.
 
+mod metrics_support;
+
 use enforcer_tests::*;
+use metrics_support::{KNOWN_LOSSES, free_port, http_get, phases, stopped, wait_for};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 type Samples = BTreeMap<String, u64>;
 
@@ -62,6 +65,30 @@ fn parse(text: &str) -> Samples {
 /// What the counters must be, from the event log.
 fn expected(events: &[Value]) -> Samples {
     let mut out = Samples::new();
+    // The series alerts read, at 0 from the start.
+    let zero = |name: &str, labels: &[(&str, &str)]| (key(name, labels), 0);
+    for outcome in ["allowed", "denied", "emulated", "would-deny"] {
+        let empty = [("container", ""), ("rule", ""), ("syscall", "")];
+        out.extend([
+            zero(
+                "enforcer_decisions_total",
+                &[&empty[..], &[("outcome", outcome)]].concat(),
+            ),
+            zero(
+                "enforcer_notify_latency_seconds_count",
+                &[("outcome", outcome)],
+            ),
+        ]);
+    }
+    for (what, place) in KNOWN_LOSSES {
+        out.extend([zero(
+            "enforcer_lost_total",
+            &[("place", place), ("what", what)],
+        )]);
+    }
+    for phase in phases() {
+        out.extend([zero("enforcer_lifecycle_total", &[("phase", &phase)])]);
+    }
     let mut add = |k: String, n: u64| *out.entry(k).or_default() += n;
     let mut last: BTreeMap<(String, String, String), &Value> = BTreeMap::new();
     for e in events {
@@ -77,6 +104,7 @@ fn expected(events: &[Value]) -> Samples {
                 let labels = [
                     ("container", container.as_str()),
                     ("outcome", outcome),
+                    ("rule", e["rule"].as_str().unwrap()),
                     ("syscall", syscall),
                 ];
                 add(key("enforcer_decisions_total", &labels), 1);
@@ -123,14 +151,7 @@ fn expected(events: &[Value]) -> Samples {
             key("enforcer_syscalls_total", &labels),
             e["count"].as_u64().unwrap(),
         );
-        // Failed without entering: count - entered, at most the failed returns.
-        let errors: u64 = e["errors"]
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|n| n.as_u64().unwrap())
-            .sum();
-        let stopped = (e["count"].as_u64().unwrap() - e["entered"].as_u64().unwrap()).min(errors);
+        let stopped = stopped(e);
         if stopped > 0 {
             add(key("enforcer_syscalls_stopped_total", &labels), stopped);
         }
@@ -150,17 +171,7 @@ fn expected(events: &[Value]) -> Samples {
 }
 
 fn scrape(port: u16) -> String {
-    let mut stream =
-        std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to /metrics");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    let (head, body) = http_get(port, "/metrics");
     assert!(
         head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
         "{head}"
@@ -170,15 +181,7 @@ fn scrape(port: u16) -> String {
             .contains("content-type: text/plain; version=0.0.4"),
         "{head}"
     );
-    body.to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    body
 }
 
 fn promtool_check(text: &str) {
@@ -202,14 +205,6 @@ fn promtool_check(text: &str) {
         stdout(&out),
         stderr(&out)
     );
-}
-
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn events_so_far(path: &Path) -> Vec<Value> {
@@ -253,7 +248,7 @@ fn scraped_counters_equal_the_event_log_and_sigterm_ends_the_run_cleanly() {
         .expect("spawn enforcer");
 
     // The probe's calls are decided and counted, and the shell has become `sleep`.
-    wait_for("the decisions and a count report after them", || {
+    wait_for("the decisions and a count report after them", 20, || {
         let ev = events_so_far(&events);
         let decided = events_of(&ev, "decision").len() == 2;
         decided && syscall_event(&ev, "getppid").is_some_and(|e| e["count"].as_u64() >= Some(3))

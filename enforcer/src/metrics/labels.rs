@@ -8,6 +8,10 @@
 //! - `syscall`: a name from the kernel's syscall tables (a few hundred per ABI), or `unknown`
 //!   (a number no table knows).
 //! - `errno`: an errno name (`EPERM`), or `other` for a number without one.
+//! - `rule`: the policy rule or profile entry that decided (`default`, a rule's name,
+//!   `profile:$.syscalls[3]`, `deadline`), `error` for every failure to decide (their reasons
+//!   carry variable text), and past [`MAX_RULES`] distinct values `other`: policies are finite,
+//!   but an agent may load many.
 
 use crate::events::Workload;
 use std::collections::BTreeSet;
@@ -15,27 +19,44 @@ use std::sync::Mutex;
 
 /// Distinct container label values before `other`.
 pub const MAX_CONTAINERS: usize = 64;
+/// Distinct rule label values before `other`.
+pub const MAX_RULES: usize = 128;
 pub const OTHER: &str = "other";
 pub const UNKNOWN_SYSCALL: &str = "unknown";
 
-/// The container label of each workload, capped.
-#[derive(Default)]
-pub struct ContainerLabels {
+/// The values of one label, capped: the first `max` distinct values keep their own label.
+pub struct CappedLabels {
     known: Mutex<BTreeSet<String>>,
+    max: usize,
 }
 
-impl ContainerLabels {
-    pub fn label(&self, workload: &Workload) -> String {
-        let value = workload_label(workload);
+impl CappedLabels {
+    pub fn new(max: usize) -> Self {
+        Self {
+            known: Mutex::default(),
+            max,
+        }
+    }
+
+    pub fn label(&self, value: String) -> String {
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         if known.contains(&value) {
             return value;
         }
-        if known.len() < MAX_CONTAINERS {
+        if known.len() < self.max {
             known.insert(value.clone());
             return value;
         }
         OTHER.to_string()
+    }
+}
+
+/// A decision's rule, with the reasons of `error: ...` rules folded into `error`.
+pub fn rule_label(rule: &str) -> &str {
+    if rule.starts_with("error") {
+        "error"
+    } else {
+        rule
     }
 }
 
@@ -89,12 +110,13 @@ mod tests {
 
     #[test]
     fn containers_past_the_cap_share_one_label_and_earlier_ones_keep_theirs() {
-        let labels = ContainerLabels::default();
+        let labels = CappedLabels::new(MAX_CONTAINERS);
+        let label = |name: &str| labels.label(workload_label(&container(name)));
         for i in 0..MAX_CONTAINERS {
-            assert_eq!(labels.label(&container(&format!("c{i}"))), format!("c{i}"));
+            assert_eq!(label(&format!("c{i}")), format!("c{i}"));
         }
-        assert_eq!(labels.label(&container("late")), OTHER);
-        assert_eq!(labels.label(&container("c3")), "c3");
+        assert_eq!(label("late"), OTHER);
+        assert_eq!(label("c3"), "c3");
         let bare = Workload {
             cgroup_id: 42,
             container: None,
@@ -110,5 +132,7 @@ mod tests {
         assert_eq!(syscall_label(None), UNKNOWN_SYSCALL);
         assert_eq!(errno_label("EPERM"), "EPERM");
         assert_eq!(errno_label("4000"), OTHER);
+        assert_eq!(rule_label("error: cannot read pid 7's memory"), "error");
+        assert_eq!(rule_label("profile:$.syscalls[3]"), "profile:$.syscalls[3]");
     }
 }

@@ -3,18 +3,23 @@
 //! written (a dropped event only as its `lost` count) and every counter equals a count in the
 //! log of the same run. Metric and label reference: docs/rollout.md#metrics.
 
+mod addr;
 mod labels;
+mod process;
 mod server;
 mod setup;
 
-pub use labels::{MAX_CONTAINERS, workload_label};
+pub use addr::parse_metrics_addr;
+pub use labels::{MAX_CONTAINERS, MAX_RULES, workload_label};
 pub use server::MetricsError;
 pub use setup::{TelemetryError, open_event_log};
 
 use crate::events::{DecisionEvent, EventKind, EventObserver, Outcome, SyscallEvent, Workload};
-use labels::{ContainerLabels, errno_label, syscall_label};
+use labels::{CappedLabels, errno_label, rule_label, syscall_label};
+use process::ProcessMetrics;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -46,7 +51,9 @@ pub struct Metrics {
     lost: IntCounterVec,
     lifecycle: IntCounterVec,
     queue_depth: IntGauge,
-    containers: ContainerLabels,
+    process: ProcessMetrics,
+    containers: CappedLabels,
+    rules: CappedLabels,
     reported: Mutex<HashMap<(u64, String, u32), Reported>>,
 }
 
@@ -88,7 +95,7 @@ impl Metrics {
         registry
             .register(Box::new(queue_depth.clone()))
             .expect("unique metric");
-        Self {
+        let metrics = Self {
             events: counter(
                 r,
                 "enforcer_events_total",
@@ -98,8 +105,8 @@ impl Metrics {
             decisions: counter(
                 r,
                 "enforcer_decisions_total",
-                "Decisions on notified calls (decision events).",
-                &["container", "syscall", "outcome"],
+                "Decisions on notified calls (decision events), by the rule that decided.",
+                &["container", "syscall", "outcome", "rule"],
             ),
             syscalls: counter(
                 r,
@@ -133,9 +140,34 @@ impl Metrics {
             ),
             latency,
             queue_depth,
-            registry,
-            containers: ContainerLabels::default(),
+            process: ProcessMetrics::new(r),
+            containers: CappedLabels::new(labels::MAX_CONTAINERS),
+            rules: CappedLabels::new(labels::MAX_RULES),
             reported: Mutex::default(),
+            registry,
+        };
+        build_info(&metrics.registry);
+        metrics.zero_series();
+        metrics
+    }
+
+    /// The series alerts read exist from the start, at 0, so that `absent()` means "not
+    /// exported" and `== 0` means "none": decisions and latency by outcome (with empty
+    /// workload labels, which Prometheus stores as no label), losses by every known cause,
+    /// lifecycle events by phase.
+    fn zero_series(&self) {
+        for outcome in OUTCOMES {
+            self.decisions.with_label_values(&["", "", outcome, ""]);
+            self.latency.with_label_values(&[outcome]);
+        }
+        let ebpf = crate::observe::Losses::default()
+            .kinds()
+            .map(|(what, _)| (what, "ebpf"));
+        for (what, place) in ebpf.into_iter().chain(OTHER_LOSSES) {
+            self.lost.with_label_values(&[what, place]);
+        }
+        for phase in PHASES {
+            self.lifecycle.with_label_values(&[phase]);
         }
     }
 
@@ -143,6 +175,7 @@ impl Metrics {
     pub fn encode(&self, queue_depth: usize) -> Vec<u8> {
         self.queue_depth
             .set(i64::try_from(queue_depth).unwrap_or(i64::MAX));
+        self.process.update();
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)
@@ -152,9 +185,11 @@ impl Metrics {
 
     fn decision(&self, workload: &Workload, d: &DecisionEvent) {
         let outcome = outcome_label(d.outcome);
-        let container = self.containers.label(workload);
+        let container = self.containers.label(workload_label(workload));
+        let rule = self.rules.label(rule_label(&d.rule).to_string());
+        let syscall = syscall_label(Some(&d.syscall));
         self.decisions
-            .with_label_values(&[container.as_str(), syscall_label(Some(&d.syscall)), outcome])
+            .with_label_values(&[container.as_str(), syscall, outcome, rule.as_str()])
             .inc();
         self.latency
             .with_label_values(&[outcome])
@@ -165,7 +200,7 @@ impl Metrics {
         let key = (workload.cgroup_id, s.arch.clone(), s.nr);
         let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
         let last = reported.entry(key).or_default();
-        let container = self.containers.label(workload);
+        let container = self.containers.label(workload_label(workload));
         let syscall = syscall_label(s.name.as_deref());
         let stopped = crate::events::stopped_before_entry(s.count, s.entered, &s.errors);
         self.syscalls
@@ -198,6 +233,44 @@ impl Metrics {
         let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
         reported.retain(|(id, _, _), _| *id != cgroup_id);
     }
+}
+
+const OUTCOMES: [&str; 4] = ["allowed", "denied", "emulated", "would-deny"];
+
+/// Losses outside the eBPF program (whose causes [`crate::observe::Losses`] lists).
+const OTHER_LOSSES: [(&str, &str); 2] =
+    [("syscall-event", "ring-buffer-reader"), ("event", "sink")];
+
+/// Every lifecycle phase the enforcer writes (docs/events.md).
+const PHASES: [&str; 9] = [
+    "start",
+    "exit",
+    "observer-degraded",
+    "supervisor-error",
+    "watch",
+    "unwatch",
+    "agent-attach",
+    "agent-detach",
+    "agent-reject",
+];
+
+/// `enforcer_build_info{version, schema, arch} 1`: which enforcer a series came from.
+fn build_info(registry: &Registry) {
+    let info = IntGaugeVec::new(
+        Opts::new(
+            "enforcer_build_info",
+            "The enforcer's version, event schema and architecture; always 1.",
+        ),
+        &["version", "schema", "arch"],
+    )
+    .expect("valid metric");
+    info.with_label_values(&[
+        env!("CARGO_PKG_VERSION"),
+        crate::events::SCHEMA,
+        std::env::consts::ARCH,
+    ])
+    .set(1);
+    registry.register(Box::new(info)).expect("unique metric");
 }
 
 fn outcome_label(o: Outcome) -> &'static str {
@@ -305,5 +378,66 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("enforcer_event_queue_depth 3"), "{t}");
+    }
+
+    #[test]
+    fn alert_series_start_at_zero_with_build_info_and_process_metrics() {
+        let t = text(&Metrics::new());
+        for line in [
+            r#"enforcer_decisions_total{container="",outcome="would-deny",rule="",syscall=""} 0"#,
+            r#"enforcer_decisions_total{container="",outcome="denied",rule="",syscall=""} 0"#,
+            r#"enforcer_lost_total{place="ebpf",what="syscall-count"} 0"#,
+            r#"enforcer_lost_total{place="sink",what="event"} 0"#,
+            r#"enforcer_lifecycle_total{phase="agent-detach"} 0"#,
+            r#"enforcer_notify_latency_seconds_count{outcome="allowed"} 0"#,
+        ] {
+            assert!(t.contains(line), "{line} missing:\n{t}");
+        }
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(
+            t.contains(&format!(
+                r#"enforcer_build_info{{arch="{}",schema="{}",version="{version}"}} 1"#,
+                std::env::consts::ARCH,
+                crate::events::SCHEMA
+            )),
+            "{t}"
+        );
+        for name in [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "process_open_fds",
+        ] {
+            assert!(
+                t.lines().any(|l| l.starts_with(&format!("{name} "))),
+                "{name}:\n{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn decisions_carry_the_deciding_rule_with_failures_folded() {
+        let m = Metrics::new();
+        let decide = |rule: &str| {
+            EventKind::Decision(DecisionEvent {
+                syscall: "chmod".into(),
+                nr: 90,
+                arch: "x86_64".into(),
+                args: [0; 6],
+                pid: 1,
+                path: None,
+                rule: rule.into(),
+                outcome: Outcome::Denied,
+                errno: Some(1),
+                would: None,
+                latency_ns: 1000,
+            })
+        };
+        let w = Workload::default();
+        m.observe(&w, &decide("setuid-bits"));
+        m.observe(&w, &decide("error: pid 7 is gone"));
+        m.observe(&w, &decide("error: pid 8 is gone"));
+        let t = text(&m);
+        assert!(t.contains(r#"enforcer_decisions_total{container="host",outcome="denied",rule="setuid-bits",syscall="chmod"} 1"#), "{t}");
+        assert!(t.contains(r#"enforcer_decisions_total{container="host",outcome="denied",rule="error",syscall="chmod"} 2"#), "{t}");
     }
 }

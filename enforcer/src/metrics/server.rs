@@ -1,5 +1,5 @@
-//! The /metrics endpoint: a small HTTP/1 server (hyper) on a thread and runtime of its own,
-//! so that a slow scraper never shares a runtime with the supervisor.
+//! The /metrics and /healthz endpoints: a small HTTP/1 server (hyper) on a thread and runtime
+//! of its own, so that a slow scraper never shares a runtime with the supervisor.
 
 use super::Metrics;
 use crate::events::EventSink;
@@ -28,8 +28,8 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener, MetricsError> {
     Ok(listener)
 }
 
-/// Serves GET /metrics on `listener` until the process exits. The queue depth is read from
-/// the sink at each scrape (none once the sink is gone).
+/// Serves GET /metrics and /healthz on `listener` until the process exits. The queue depth is
+/// read from the sink at each scrape (none once the sink is gone).
 pub fn spawn(listener: TcpListener, metrics: Arc<Metrics>, sink: Weak<EventSink>) {
     let spawned = std::thread::Builder::new()
         .name("metrics-http".into())
@@ -78,6 +78,8 @@ async fn accept_loop(listener: TcpListener, metrics: Arc<Metrics>, sink: Weak<Ev
     }
 }
 
+const TEXT: &str = "text/plain; charset=utf-8";
+
 fn respond(
     req: &Request<Incoming>,
     metrics: &Metrics,
@@ -99,10 +101,20 @@ fn respond(
                 metrics.encode(depth),
             )
         }
+        // For probes: the process answers and its event log is still open (a sink whose
+        // owner dropped it is a process on its way out).
+        (&Method::GET, "/healthz") => match sink.upgrade() {
+            Some(_) => reply(StatusCode::OK, TEXT, b"ok\n".to_vec()),
+            None => reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                b"enforcer: the event log is closed\n".to_vec(),
+            ),
+        },
         _ => reply(
             StatusCode::NOT_FOUND,
-            "text/plain; charset=utf-8",
-            b"enforcer: metrics are at /metrics\n".to_vec(),
+            TEXT,
+            b"enforcer: metrics are at /metrics, health at /healthz\n".to_vec(),
         ),
     }
 }
