@@ -1,5 +1,6 @@
 //! The HTML report is one self-contained page that a browser renders without errors and that
-//! shows the workload and its would-deny call.
+//! shows each workload by the name a person knows it by (for `run`: its command and cgroup
+//! name), its would-deny call, and a time axis in readable local time.
 
 mod rollout_support;
 
@@ -11,12 +12,16 @@ use std::process::Command;
 fn the_html_report_renders_in_headless_chromium_with_the_workload_and_its_would_deny_call() {
     let (s, _, audit, cgroup) =
         audit_with_extra_call("report-html", &["getppid", "1"], &["socket", "1"]);
+    // A second workload, with another command and cgroup.
+    let (_s2, _, audit2, cgroup2) =
+        audit_with_extra_call("report-html-2", &["getppid", "2"], &["personality", "8"]);
     let page = s.path("report.html");
     let out = enforcer(&[
         "report",
         "--html",
         page.to_str().unwrap(),
         audit.to_str().unwrap(),
+        audit2.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let html = std::fs::read_to_string(&page).unwrap();
@@ -67,8 +72,56 @@ fn the_html_report_renders_in_headless_chromium_with_the_workload_and_its_would_
         !log.contains("net::ERR"),
         "the page tried to fetch something: {log}"
     );
-    // The rendered page: the workload, its status, and the would-deny call with its cause.
+    // The rendered page: each workload by its command and cgroup name, in the overview and as
+    // its section's heading, its status, and the would-deny call with its cause.
     assert!(dom.contains(&format!("/enforcer/{cgroup}")), "{dom}");
+    for name in [
+        format!("probe getppid 1 socket 1 ({cgroup})"),
+        format!("probe getppid 2 personality 8 ({cgroup2})"),
+    ] {
+        let heading = "<h2 id=\"w";
+        let shown = dom
+            .match_indices(&heading)
+            .any(|(i, _)| dom[i..].split("</h2>").next().unwrap().contains(&name));
+        assert!(shown, "no heading names {name:?}: {dom}");
+        assert!(
+            dom.contains(&format!(">{name}</a>")),
+            "the overview does not link {name:?}"
+        );
+    }
+    // The time axis: round local times (HH:MM:SS), not timestamps; the caption says the zone.
+    let ticks: Vec<&str> = dom
+        .split("class=\"label tick\"")
+        .skip(1)
+        .map(|t| t.split('>').nth(1).unwrap().split('<').next().unwrap())
+        .collect();
+    assert!(!ticks.is_empty(), "no time axis ticks: {dom}");
+    for tick in &ticks {
+        let digits = tick
+            .split([':', '.'])
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        assert!(
+            digits && tick.len() >= 8 && tick.len() <= 12,
+            "tick {tick:?} is not a local time"
+        );
+    }
+    assert!(
+        dom.contains("local time (UTC"),
+        "the axis does not say its time zone"
+    );
+    let b = dom.as_bytes();
+    let raw = (3..b.len().saturating_sub(3)).find(|&i| {
+        b[i] == b'T'
+            && b[i - 3] == b'-'
+            && b[i + 3] == b':'
+            && b[i - 1].is_ascii_digit()
+            && b[i + 1].is_ascii_digit()
+    });
+    assert!(
+        raw.is_none(),
+        "a raw RFC 3339 time is shown: {}",
+        &dom[raw.unwrap_or(0).saturating_sub(20)..][..40.min(dom.len())]
+    );
     assert!(dom.contains("would break"), "{dom}");
     let table = &dom[dom.find("Would-deny calls").expect("would-deny table")..];
     assert!(table.contains("<code>socket</code>"), "{table}");

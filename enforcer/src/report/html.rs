@@ -20,7 +20,7 @@ code { font: 13px ui-monospace, monospace; }
 svg.chart { display: block; margin: 6px 0 12px; }
 svg .label { font-size: 12px; fill: #333; } svg .count { font-size: 11px; fill: #555; }
 svg .would-deny { fill: #e0a100; } svg .denied { fill: #c62828; } svg .allowed { fill: #8fbf9f; }
-svg .axis { stroke: #999; stroke-width: 1; }
+svg .axis { stroke: #999; stroke-width: 1; } svg .tick { font-size: 11px; }
 .legend span { margin-right: 14px; } .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
 .muted { color: #667; }
 "#;
@@ -39,7 +39,9 @@ pub fn render(report: &Report) -> String {
                 h1 { "enforcer report" }
                 p.muted {
                     (report.events) " events, " (report.workloads.len()) " workloads"
-                    @if let (Some(a), Some(b)) = (&report.first, &report.last) { ", " (a) " .. " (b) }
+                    @if let (Some(a), Some(b)) = (&report.first, &report.last) {
+                        ", " (svg::readable(a)) " .. " (svg::readable(b)) " (local time)"
+                    }
                     br;
                     "from " (report.files.join(", "))
                 }
@@ -79,7 +81,7 @@ fn overview(report: &Report) -> Markup {
         .iter()
         .enumerate()
         .map(|(i, w)| Bar {
-            label: w.label.clone(),
+            label: name(w),
             href: Some(format!("#w{i}")),
             segments: vec![
                 (w.would_deny_total(), "would-deny"),
@@ -95,7 +97,7 @@ fn overview(report: &Report) -> Markup {
                  th { "would-deny syscalls" } th.n { "calls observed" } th.n { "lost" } }
             @for (i, w) in report.workloads.iter().enumerate() {
                 tr {
-                    td { a href=(format!("#w{i}")) { (w.label) } }
+                    td { a href=(format!("#w{i}")) { (name(w)) } }
                     td { (status(w)) }
                     td.n { (w.would_deny_total()) }
                     td.n { (w.denied_total()) }
@@ -105,6 +107,34 @@ fn overview(report: &Report) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// What a person calls the workload: the container's name as its engine shows it (with the
+/// Kubernetes namespace and pod when known), else for `run` its command and cgroup name, else
+/// the report's label.
+fn name(w: &WorkloadReport) -> String {
+    if let Some(c) = &w.container {
+        let base = match c.name.is_empty() {
+            true => c.id.chars().take(12).collect(),
+            false => c.name.clone(),
+        };
+        return match (&c.namespace, &c.pod) {
+            (Some(ns), Some(pod)) => format!("{ns}/{pod} {base}"),
+            _ => base,
+        };
+    }
+    let Some(command) = &w.command else {
+        return w.label.clone();
+    };
+    let mut words = command.iter();
+    let program = words
+        .next()
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string());
+    let command: Vec<String> = program.into_iter().chain(words.cloned()).collect();
+    match w.cgroup.as_deref().and_then(|d| d.rsplit('/').next()) {
+        Some(leaf) => format!("{} ({leaf})", command.join(" ")),
+        None => command.join(" "),
     }
 }
 
@@ -128,8 +158,6 @@ fn workload(i: usize, w: &WorkloadReport, report: &Report) -> Markup {
         .flat_map(|w| w.incidents.last())
         .map(|x| x.0)
         .fold(f64::NEG_INFINITY, f64::max);
-    let first = report.first.as_deref().unwrap_or("");
-    let last = report.last.as_deref().unwrap_or("");
     let mut per_syscall: Vec<Bar> = Vec::new();
     for r in &w.would_deny {
         match per_syscall.iter_mut().find(|b| b.label == r.syscall) {
@@ -152,9 +180,10 @@ fn workload(i: usize, w: &WorkloadReport, report: &Report) -> Markup {
         }
     }
     html! {
-        h2 id=(format!("w{i}")) { (w.label) " " (status(w)) }
+        h2 id=(format!("w{i}")) { (name(w)) " " (status(w)) }
         p.muted {
-            "cgroup " (w.cgroup_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))
+            @if let Some(dir) = &w.cgroup { "cgroup " code { (dir) } " · " }
+            "cgroup id " (w.cgroup_ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", "))
             @if let Some(c) = &w.container { " · container " code { (c.id) } }
             @if let Some(cmd) = &w.command { " · " code { (cmd.join(" ")) } }
             " · host " (w.hosts.iter().cloned().collect::<Vec<_>>().join(", "))
@@ -163,10 +192,10 @@ fn workload(i: usize, w: &WorkloadReport, report: &Report) -> Markup {
         @for reason in &w.supervisor_errors { p { span.badge.denies { "supervisor error" } " " (reason) } }
         @if !per_syscall.is_empty() {
             h3 { "On which calls" }
-            (svg::bars(&format!("would-deny and denied calls of {} by syscall", w.label), &per_syscall))
+            (svg::bars(&format!("would-deny and denied calls of {} by syscall", name(w)), &per_syscall))
             @if start.is_finite() {
                 h3 { "Over time" }
-                (svg::timeline(&w.incidents, start, end.max(start), (first, last)))
+                (svg::timeline(&w.incidents, start, end.max(start)))
             }
         }
         @if !w.would_deny.is_empty() {
@@ -175,7 +204,8 @@ fn workload(i: usize, w: &WorkloadReport, report: &Report) -> Markup {
                 tr { th { "syscall" } th.n { "calls" } th { "enforce mode would" } th { "decided by" } th { "first" } th { "last" } th { "paths" } }
                 @for r in &w.would_deny {
                     tr { td { code { (r.syscall) } } td.n { (r.count) } td { code { (r.would) } }
-                         td { code { (r.rule) } } td { (r.first) } td { (r.last) } td { (r.paths.join(", ")) } }
+                         td { code { (r.rule) } } td { (svg::readable(&r.first)) } td { (svg::readable(&r.last)) }
+                         td { (r.paths.join(", ")) } }
                 }
             }
         }
