@@ -52,6 +52,8 @@ pub fn v2_root() -> Result<PathBuf, CgroupError> {
 pub struct WorkloadCgroup {
     path: PathBuf,
     id: u64,
+    /// The cgroup v2 mount it lives under.
+    mount: PathBuf,
 }
 
 impl WorkloadCgroup {
@@ -67,7 +69,8 @@ impl WorkloadCgroup {
         if !valid {
             return Err(CgroupError::BadName(name.to_owned()));
         }
-        let parent = v2_root()?.join(PARENT);
+        let mount = v2_root()?;
+        let parent = mount.join(PARENT);
         fs::create_dir_all(&parent).map_err(io_err(&parent))?;
         let path = parent.join(name);
         match fs::create_dir(&path) {
@@ -79,7 +82,7 @@ impl WorkloadCgroup {
         }
         // The cgroup v2 id that bpf_get_current_cgroup_id() returns is the directory's inode.
         let id = fs::metadata(&path).map_err(io_err(&path))?.ino();
-        Ok(Self { path, id })
+        Ok(Self { path, id, mount })
     }
 
     pub fn id(&self) -> u64 {
@@ -88,6 +91,11 @@ impl WorkloadCgroup {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The cgroup v2 mount point (the launcher hides it from the workload).
+    pub fn mount(&self) -> &Path {
+        &self.mount
     }
 
     /// `cgroup.procs` opened for writing, for the child to move itself in with `write("0")`

@@ -132,13 +132,19 @@ pub struct RunArgs {
     /// Ask the kernel for synchronous wake-ups on the notify fd (for benchmarks).
     #[arg(long, hide = true, default_value_t = true, action = clap::ArgAction::Set)]
     pub notify_sync_wakeup: bool,
-    /// If the supervisor dies while the workload runs: the kernel answers its notified calls
-    /// with ENOSYS (enosys), or the workload's cgroup is killed (kill).
+    /// If the supervisor fails while the workload runs: the kernel answers its notified calls
+    /// with ENOSYS (enosys), or the workload's cgroup is killed (kill). If the enforcer
+    /// process itself dies (SIGKILL, crash), the workload's cgroup is always killed and removed.
     #[arg(long, value_enum, default_value_t = OnSupervisorExit::Enosys)]
     pub on_supervisor_exit: OnSupervisorExit,
     /// Write JSON-lines events here ("-" for stdout).
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
+    /// Pass the enforcer's fds 3 to 3+N-1 on to the workload (as runc's flag); every other fd
+    /// beyond 0-2 is closed before exec.
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=65536))]
+    pub preserve_fds: u32,
     /// Name of the workload's cgroup (created under <cgroup v2 root>/enforcer/).
     #[arg(long, value_name = "NAME")]
     pub cgroup: Option<String>,

@@ -7,6 +7,8 @@
 //! so the hand-off can never wait on its own supervisor.
 
 use super::ResolvedCommand;
+use super::contain::CgroupNamespace;
+use super::fds;
 use super::privileges::PrivilegePlan;
 use crate::profile::CompiledFilter;
 use nix::errno::Errno;
@@ -23,6 +25,9 @@ pub enum Stage {
     Exec = 5,
     Capabilities = 6,
     Identity = 7,
+    Namespaces = 8,
+    ParentDeath = 9,
+    Fds = 10,
 }
 
 impl Stage {
@@ -35,6 +40,11 @@ impl Stage {
             Self::Exec => "exec",
             Self::Capabilities => "dropping capabilities",
             Self::Identity => "switching to the user (setgroups, setresgid, setresuid)",
+            Self::Namespaces => {
+                "entering the cgroup and mount namespaces (unshare, remounting cgroup2)"
+            }
+            Self::ParentDeath => "tying the workload to the enforcer (PR_SET_PDEATHSIG)",
+            Self::Fds => "closing the enforcer's file descriptors (close_range)",
         }
     }
 
@@ -53,6 +63,9 @@ impl Stage {
             4 => Self::Handoff,
             6 => Self::Capabilities,
             7 => Self::Identity,
+            8 => Self::Namespaces,
+            9 => Self::ParentDeath,
+            10 => Self::Fds,
             _ => Self::Exec,
         };
         (
@@ -71,6 +84,12 @@ pub struct ChildPlan {
     notify: bool,
     privileges: PrivilegePlan,
     cgroup_procs: RawFd,
+    namespace: CgroupNamespace,
+    /// The enforcer's pid: the child dies with it (PR_SET_PDEATHSIG), and checks it did not
+    /// miss the death before asking.
+    parent: libc::pid_t,
+    /// Fds from 3 + this on do not reach the workload.
+    preserve_fds: u32,
     listener_tx: RawFd,
     ack_rx: RawFd,
     err_tx: RawFd,
@@ -86,7 +105,7 @@ impl ChildPlan {
     pub fn new(
         cmd: &ResolvedCommand,
         filter: &CompiledFilter,
-        cgroup_procs: RawFd,
+        cgroup: (RawFd, &std::path::Path),
         listener_tx: RawFd,
         ack_rx: RawFd,
         err_tx: RawFd,
@@ -108,7 +127,11 @@ impl ChildPlan {
             notify: filter.notify,
             // SAFETY: geteuid cannot fail.
             privileges: PrivilegePlan::new(&cmd.credentials, unsafe { libc::geteuid() } == 0),
-            cgroup_procs,
+            cgroup_procs: cgroup.0,
+            namespace: CgroupNamespace::new(cgroup.1),
+            // SAFETY: getpid cannot fail.
+            parent: unsafe { libc::getpid() },
+            preserve_fds: cmd.preserve_fds,
             listener_tx,
             ack_rx,
             err_tx,
@@ -128,6 +151,12 @@ impl ChildPlan {
             if libc::write(self.cgroup_procs, b"0".as_ptr().cast(), 1) != 1 {
                 self.fail(Stage::Cgroup, 125);
             }
+            if self.namespace.enter().is_err() {
+                self.fail(Stage::Namespaces, 125);
+            }
+            if fds::cloexec_from(self.preserve_fds.saturating_add(3)).is_err() {
+                self.fail(Stage::Fds, 125);
+            }
             if let Err(stage) = self.privileges.apply() {
                 self.fail(stage, 125);
             }
@@ -135,6 +164,22 @@ impl ChildPlan {
             // workload a fresh mm; a uid change above reset the flag to fs.suid_dumpable.
             if crate::reach::make_unreachable().is_err() {
                 self.fail(Stage::Identity, 125);
+            }
+            // After the identity switch, which clears it. The fork is made by the thread that
+            // lives as long as the enforcer (the main thread): the signal comes when the
+            // enforcer dies, however it dies; exec keeps it (no id change, capabilities only
+            // shrink), and the watchdog kills the rest of the cgroup.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                self.fail(Stage::ParentDeath, 125);
+            }
+            if libc::getppid() != self.parent {
+                *libc::__errno_location() = libc::ESRCH;
+                self.fail(Stage::ParentDeath, 125);
+            }
+            // Without a listener to hand over, the parent's go comes before the filter (which
+            // might deny read).
+            if !self.notify && !self.wait_for_go() {
+                self.fail(Stage::Handoff, 125);
             }
             // With the CAP_SYS_ADMIN the drop kept, the filter goes in without no_new_privs,
             // as runc does; setting it would break setuid programs inside the workload.
@@ -154,10 +199,7 @@ impl ChildPlan {
             }
             if self.notify {
                 let n = (fd as i32).to_ne_bytes();
-                let mut ack = 0u8;
-                if libc::write(self.listener_tx, n.as_ptr().cast(), 4) != 4
-                    || libc::read(self.ack_rx, (&mut ack as *mut u8).cast(), 1) != 1
-                {
+                if libc::write(self.listener_tx, n.as_ptr().cast(), 4) != 4 || !self.wait_for_go() {
                     self.fail(Stage::Handoff, 125);
                 }
                 // The supervisor holds its own copy now; the workload must not keep one.
@@ -171,6 +213,13 @@ impl ChildPlan {
             };
             self.fail(Stage::Exec, code);
         }
+    }
+
+    /// Waits for the parent's go (it has set up what must exist before the workload runs).
+    unsafe fn wait_for_go(&self) -> bool {
+        let mut go = 0u8;
+        // SAFETY: read into a byte on this stack, from a pipe prepared before the fork.
+        unsafe { libc::read(self.ack_rx, (&mut go as *mut u8).cast(), 1) == 1 }
     }
 
     /// Reports the failed stage and errno to the parent and exits.

@@ -24,6 +24,9 @@ pub struct ResolvedCommand {
     pub argv: Vec<CString>,
     /// Docker's default capabilities as root unless [`ResolvedCommand::with_credentials`].
     pub credentials: Credentials,
+    /// Fds 3 to 3+N-1 reach the workload as they are (`--preserve-fds N`); every other fd
+    /// beyond 0-2 is closed at exec.
+    pub preserve_fds: u32,
 }
 
 impl ResolvedCommand {
@@ -51,11 +54,17 @@ impl ResolvedCommand {
             path: c(path.as_os_str())?,
             argv: args.iter().map(|a| c(a)).collect::<Result<_, _>>()?,
             credentials: Credentials::default(),
+            preserve_fds: 0,
         })
     }
 
     pub fn with_credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = credentials;
+        self
+    }
+
+    pub fn with_preserved_fds(mut self, n: u32) -> Self {
+        self.preserve_fds = n;
         self
     }
 

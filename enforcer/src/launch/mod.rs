@@ -5,12 +5,15 @@
 
 mod child;
 mod command;
+mod contain;
+pub(crate) mod fds;
 mod identity;
 mod privileges;
 
 pub use command::{CommandError, ResolvedCommand};
 pub use identity::{Credentials, IdentityError, UserIds};
 
+use crate::cgroup::{CgroupError, WorkloadCgroup};
 use crate::profile::CompiledFilter;
 use child::{ChildPlan, Stage};
 use nix::errno::Errno;
@@ -27,6 +30,8 @@ pub enum LaunchError {
     Command(#[from] CommandError),
     #[error("{0}")]
     Identity(#[from] IdentityError),
+    #[error("{0}")]
+    Cgroup(#[from] CgroupError),
     #[error("cannot execute {path}: {errno}")]
     Exec { path: String, errno: Errno },
     #[error("workload set-up failed at {stage}: {errno}")]
@@ -62,19 +67,60 @@ pub struct Launched {
     pub listener: Option<OwnedFd>,
 }
 
-/// Forks and execs `cmd` in the cgroup whose `cgroup.procs` is `cgroup_procs`, under `filter`.
+/// A workload forked and set up, stopped just before its filter (or, when it notifies, just
+/// after handing the listener over): [`Starting::start`] lets it exec. In between, the caller
+/// sets up what must exist before the workload runs (the watchdog).
+pub struct Starting {
+    launched: Launched,
+    go: File,
+    err_rx: OwnedFd,
+    path: String,
+}
+
+impl Starting {
+    pub fn pid(&self) -> Pid {
+        self.launched.pid
+    }
+
+    /// The listener, for the watchdog to inherit.
+    pub fn listener_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.launched.listener.as_ref().map(|l| l.as_raw_fd())
+    }
+
+    /// Lets the workload go on to exec, and reports a stage that failed after that.
+    pub fn start(mut self) -> Result<Launched, LaunchError> {
+        let pid = self.launched.pid;
+        if let Err(e) = self.go.write_all(&[1]) {
+            return Err(abort(pid, LaunchError::Handoff(e)));
+        }
+        if let Some(failure) = read_failure(self.err_rx, &self.path) {
+            let _ = waitpid(pid, None);
+            return Err(failure);
+        }
+        Ok(self.launched)
+    }
+
+    /// Kills the workload before it ran anything.
+    pub fn abort(self) {
+        let _ = abort(self.launched.pid, LaunchError::Fork(Errno::ECANCELED));
+    }
+}
+
+/// Forks `cmd` in `cgroup`, which it cannot leave (contain.rs), under `filter`; it execs on
+/// [`Starting::start`].
 pub fn spawn(
     cmd: &ResolvedCommand,
     filter: &CompiledFilter,
-    cgroup_procs: &File,
-) -> Result<Launched, LaunchError> {
+    cgroup: &WorkloadCgroup,
+) -> Result<Starting, LaunchError> {
+    let cgroup_procs = cgroup.procs_file()?;
     let (listener_rx, listener_tx) = pipe2(OFlag::O_CLOEXEC).map_err(LaunchError::Fork)?;
     let (ack_rx, ack_tx) = pipe2(OFlag::O_CLOEXEC).map_err(LaunchError::Fork)?;
     let (err_rx, err_tx) = pipe2(OFlag::O_CLOEXEC).map_err(LaunchError::Fork)?;
     let plan = ChildPlan::new(
         cmd,
         filter,
-        cgroup_procs.as_raw_fd(),
+        (cgroup_procs.as_raw_fd(), cgroup.mount()),
         listener_tx.as_raw_fd(),
         ack_rx.as_raw_fd(),
         err_tx.as_raw_fd(),
@@ -86,7 +132,8 @@ pub fn spawn(
         ForkResult::Child => plan.run(),
         ForkResult::Parent { child } => child,
     };
-    drop((listener_tx, ack_rx, err_tx));
+    drop((listener_tx, ack_rx, err_tx, cgroup_procs));
+    let path = cmd.display();
 
     let pidfd = match rustix::process::pidfd_open(
         rustix::process::Pid::from_raw(pid.as_raw()).expect("fork returns a positive pid"),
@@ -96,35 +143,35 @@ pub fn spawn(
         Err(e) => return Err(abort(pid, LaunchError::Handoff(e.into()))),
     };
     let listener = if filter.notify {
-        match take_listener(&pidfd, listener_rx, ack_tx) {
+        match take_listener(&pidfd, listener_rx) {
             Ok(Some(l)) => Some(l),
             // The child failed before the hand-off: its reason is on the error pipe.
-            Ok(None) => None,
+            Ok(None) => {
+                let failure = read_failure(err_rx, &path).unwrap_or_else(|| {
+                    LaunchError::Handoff(io::Error::other("the workload closed the hand-off pipe"))
+                });
+                return Err(abort(pid, failure));
+            }
             Err(e) => return Err(abort(pid, LaunchError::Handoff(e))),
         }
     } else {
         None
     };
-    if let Some(failure) = read_failure(err_rx, cmd) {
-        let _ = waitpid(pid, None);
-        return Err(failure);
-    }
-    if filter.notify && listener.is_none() {
-        return Err(abort(
+    Ok(Starting {
+        launched: Launched {
             pid,
-            LaunchError::Handoff(io::Error::other("the workload closed the hand-off pipe")),
-        ));
-    }
-    Ok(Launched {
-        pid,
-        pidfd,
-        listener,
+            pidfd,
+            listener,
+        },
+        go: File::from(ack_tx),
+        err_rx,
+        path,
     })
 }
 
-/// Receives the listener's fd number from the child, copies the fd out of it with
-/// `pidfd_getfd`, then lets it go on to exec (which closes its copy: the fd is CLOEXEC).
-fn take_listener(pidfd: &OwnedFd, rx: OwnedFd, tx: OwnedFd) -> io::Result<Option<OwnedFd>> {
+/// Receives the listener's fd number from the child and copies the fd out of it with
+/// `pidfd_getfd`; the child closes its copy before exec.
+fn take_listener(pidfd: &OwnedFd, rx: OwnedFd) -> io::Result<Option<OwnedFd>> {
     let mut buf = [0u8; 4];
     let mut rx = File::from(rx);
     if let Err(e) = rx.read_exact(&mut buf) {
@@ -140,12 +187,11 @@ fn take_listener(pidfd: &OwnedFd, rx: OwnedFd, tx: OwnedFd) -> io::Result<Option
         target,
         rustix::process::PidfdGetfdFlags::empty(),
     )?;
-    File::from(tx).write_all(&[1])?;
     Ok(Some(listener))
 }
 
 /// The child's report of a failed stage, if any: EOF (exec closed the pipe) means success.
-fn read_failure(rx: OwnedFd, cmd: &ResolvedCommand) -> Option<LaunchError> {
+fn read_failure(rx: OwnedFd, path: &str) -> Option<LaunchError> {
     let mut buf = [0u8; 8];
     let mut rx = File::from(rx);
     match rx.read_exact(&mut buf) {
@@ -153,7 +199,7 @@ fn read_failure(rx: OwnedFd, cmd: &ResolvedCommand) -> Option<LaunchError> {
             let (stage, errno) = Stage::decode(buf);
             Some(match stage {
                 Stage::Exec => LaunchError::Exec {
-                    path: cmd.display(),
+                    path: path.to_string(),
                     errno,
                 },
                 other => LaunchError::Setup {

@@ -1,4 +1,5 @@
-//! The built-in default: Docker's default seccomp profile, with the chmod family notified.
+//! The built-in default: Docker's default seccomp profile, with the chmod family notified and
+//! the calls that create files with a mode decided on it (creation.rs).
 
 use super::error::ProfileError;
 use super::load::{LoadOptions, parse_str};
@@ -34,9 +35,11 @@ pub fn builtin_default() -> Profile {
 }
 
 /// `enforcer run`'s profile without --profile: Docker's default semantics for `ctx`, with
-/// the chmod family handed to the supervisor.
+/// the chmod family handed to the supervisor, and no setuid or setgid file created by open,
+/// openat, creat, mknod or mknodat (openat2 gets ENOSYS).
 pub fn builtin_resolved(ctx: &ResolveContext) -> Result<ResolvedProfile, ProfileError> {
     Ok(builtin_default()
         .resolve(ctx)?
-        .with_notify_overlay(CHMOD_FAMILY))
+        .with_notify_overlay(CHMOD_FAMILY)
+        .with_creation_rules())
 }

@@ -96,7 +96,8 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
     let observe = crate::observe::ObservePlan::for_launch(&profile, &args.observe)?;
     let cmd = ResolvedCommand::resolve(&args.command)
         .map_err(LaunchError::from)?
-        .with_credentials(credentials);
+        .with_credentials(credentials)
+        .with_preserved_fds(args.preserve_fds);
     let sink = crate::metrics::open_event_log(args.events.as_deref(), &args.telemetry)?;
     let name = args
         .cgroup

@@ -28,21 +28,24 @@ pub fn supervise(
     observation: Option<Observation>,
 ) -> Result<u8, RunError> {
     let (sink, workload) = (&config.sink, &config.workload);
-    let procs = cgroup.procs_file()?;
-    let launched = launch::spawn(cmd, filter, &procs)?;
-    drop(procs);
-    // Forked before the runtime starts, while this process has a single thread, and after the
-    // launch, so that it inherits the listener.
-    let watchdog = match on_exit {
-        OnSupervisorExit::Kill => match Watchdog::spawn(cgroup.path()) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                let _ = nix::sys::signal::kill(launched.pid, nix::sys::signal::Signal::SIGKILL);
-                let _ = waitpid(launched.pid, None);
-                return Err(RunError::Watchdog(e));
-            }
-        },
-        OnSupervisorExit::Enosys => None,
+    let starting = launch::spawn(cmd, filter, cgroup)?;
+    // Up before the workload runs anything, so that no moment exists in which the enforcer
+    // could die and leave it running; forked before the runtime starts, while this process
+    // has a single thread, and after the hand-off, so that it can keep the listener. It runs
+    // whatever `on_exit` says: if the enforcer itself dies, the workload goes with it.
+    let watchdog = match Watchdog::spawn(cgroup.path(), starting.listener_fd()) {
+        Ok(w) => w,
+        Err(e) => {
+            starting.abort();
+            return Err(RunError::Watchdog(e));
+        }
+    };
+    let launched = match starting.start() {
+        Ok(l) => l,
+        Err(e) => {
+            watchdog.dismiss();
+            return Err(e.into());
+        }
     };
     sink.emit(
         workload,
@@ -54,10 +57,14 @@ pub fn supervise(
         }),
     );
     let stats = Arc::new(Stats::default());
-    let status = wait_supervised(launched, cgroup, config.clone(), stats.clone(), on_exit);
-    if let Some(w) = watchdog {
-        w.dismiss();
-    }
+    let status = wait_supervised(
+        launched,
+        cgroup,
+        config.clone(),
+        stats.clone(),
+        (on_exit, &watchdog),
+    );
+    watchdog.dismiss();
     let status = status?;
     // The workload is gone: the final reports wait for room in the log rather than drop.
     sink.finishing();
@@ -111,7 +118,7 @@ fn wait_supervised(
     cgroup: &WorkloadCgroup,
     config: Arc<supervisor::Config>,
     stats: Arc<Stats>,
-    on_exit: OnSupervisorExit,
+    on_exit: (OnSupervisorExit, &Watchdog),
 ) -> Result<WaitStatus, RunError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -186,7 +193,11 @@ fn failure(
     }
 }
 
-fn supervisor_failed(config: &supervisor::Config, on_exit: OnSupervisorExit, reason: String) {
+fn supervisor_failed(
+    config: &supervisor::Config,
+    (on_exit, watchdog): (OnSupervisorExit, &Watchdog),
+    reason: String,
+) {
     tracing::error!("supervisor failed: {reason}");
     config.sink.emit(
         &config.workload,
@@ -195,6 +206,9 @@ fn supervisor_failed(config: &supervisor::Config, on_exit: OnSupervisorExit, rea
             ..LifecycleEvent::phase("supervisor-error")
         }),
     );
+    if on_exit == OnSupervisorExit::Enosys {
+        watchdog.release_listener();
+    }
     if on_exit == OnSupervisorExit::Kill
         && let Some(cg) = &config.cgroup
         && let Err(e) = std::fs::write(cg.join("cgroup.kill"), b"1")

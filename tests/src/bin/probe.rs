@@ -8,8 +8,11 @@
 //!   i386-getpid | x32-getpid | fork | mixed N (src/probe/observer.rs)
 //!   raw NR A0..A5 | mount-private DIR | status (src/probe/profiles.rs)
 //!   reach parent|PID,... | dumpable (src/probe/reach.rs)
+//!   cgroup-escape ROOT | fds | daemon | umask MODE | create ROUTE PATH MODE (src/probe/contain.rs)
 //! Each call prints `op(args) = ret` or `op(args) = -1 ERRNO (message)`. Numbers take 0o/0x.
 
+#[path = "../probe/contain.rs"]
+mod probe_contain;
 #[path = "../probe/observer.rs"]
 mod probe_observer;
 #[path = "../probe/profiles.rs"]
@@ -125,6 +128,7 @@ fn main() {
                     && !probe_observer::run(other, &mut it)
                     && !probe_profiles::run(other, &mut it)
                     && !probe_reach::run(other, &mut it)
+                    && !probe_contain::run(other, &mut it)
                 {
                     usage(other)
                 }
@@ -191,6 +195,7 @@ fn errno_name(e: i32) -> &'static str {
         libc::EEXIST => "EEXIST",
         libc::EBUSY => "EBUSY",
         libc::ESRCH => "ESRCH",
+        libc::EROFS => "EROFS",
         _ => "E?",
     }
 }
