@@ -34,6 +34,10 @@ pub enum Command {
     /// Summarize event logs per container (per cgroup outside containers): syscalls seen,
     /// denials, would-deny calls and what stops them, decisions, losses.
     Report(ReportArgs),
+    /// Print the JSON Schema of the event log, generated from the event types
+    /// (docs/events.schema.json is this output).
+    #[command(hide = true)]
+    EventsSchema,
 }
 
 #[derive(Debug, Args)]

@@ -60,6 +60,10 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ENFORCER_FAILED)
             }
         },
+        Command::EventsSchema => {
+            print!("{}", enforcer::events::schema::generate());
+            ExitCode::SUCCESS
+        }
         Command::Report(args) => match enforcer::report::report(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

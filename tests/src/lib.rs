@@ -140,42 +140,43 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Every event of the log, each checked for the fields every event must have.
+/// Every event of the log, each checked to be an event of the enforcer's own model (what
+/// `report` and `profile suggest` read).
 pub fn read_events(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("event log {}: {e}", path.display()));
-    text.lines()
-        .map(|l| {
-            let v: Value =
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("event line {l:?}: {e}"));
-            for field in ["schema", "time", "host", "kind", "cgroup_id"] {
-                assert!(v.get(field).is_some(), "event without {field}: {l}");
-            }
-            v
-        })
-        .collect()
+    text.lines().map(event_of_line).collect()
+}
+
+/// One line of an event log, checked against the event model.
+pub fn event_of_line(l: &str) -> Value {
+    if let Err(e) = enforcer::events::parse_line(l) {
+        panic!("event line {l:?}: {e}");
+    }
+    serde_json::from_str(l).unwrap_or_else(|e| panic!("event line {l:?}: {e}"))
 }
 
 pub fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["kind"] == kind).collect()
 }
 
-/// The last `syscall` aggregate event for `name` (native ABI), if the observer saw it.
+/// The last `syscall_count` event for `name` (native ABI), if the observer saw it.
 pub fn syscall_event<'a>(events: &'a [Value], name: &str) -> Option<&'a Value> {
     syscall_event_of(events, name, "x86_64")
 }
 
-/// The last `syscall` aggregate event for `name` of ABI `arch` ("x86_64", "x86", "x32").
+/// The last `syscall_count` event for `name` of ABI `arch` ("x86_64", "x86", "x32").
 pub fn syscall_event_of<'a>(events: &'a [Value], name: &str, arch: &str) -> Option<&'a Value> {
-    events.iter().rev().find(|e| {
-        e["kind"] == "syscall" && e["name"] == name && e["arch"] == arch && e.get("count").is_some()
-    })
+    events
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "syscall_count" && e["name"] == name && e["arch"] == arch)
 }
 
-/// The detailed `syscall` events (one call each, from the ring buffer) for `name`.
+/// The `syscall_trace` events (one call each, from the ring buffer) for `name`.
 pub fn syscall_calls<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
     events
         .iter()
-        .filter(|e| e["kind"] == "syscall" && e["name"] == name && e.get("tid").is_some())
+        .filter(|e| e["kind"] == "syscall_trace" && e["name"] == name)
         .collect()
 }

@@ -223,10 +223,7 @@ impl Logs {
     /// The last (cumulative) aggregate of each syscall of a workload's events.
     fn aggregates(events: &[Value]) -> Vec<&Value> {
         let mut last: BTreeMap<(String, u64), &Value> = BTreeMap::new();
-        for e in events
-            .iter()
-            .filter(|e| e["kind"] == "syscall" && e.get("count").is_some())
-        {
+        for e in events.iter().filter(|e| e["kind"] == "syscall_count") {
             last.insert(
                 (
                     e["arch"].as_str().unwrap().into(),

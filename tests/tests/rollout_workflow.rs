@@ -238,14 +238,14 @@ fn tighten_removes_what_was_never_called_and_refuses_without_counts() {
     let text: String = std::fs::read_to_string(&audit)
         .unwrap()
         .lines()
-        .filter(|l| !l.contains("\"kind\":\"syscall\""))
+        .filter(|l| !l.contains("\"kind\":\"syscall_"))
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&decisions_only, text).unwrap();
     let (code, _, err) = suggest(&profile, &decisions_only, &s.path("x.json"), &["--tighten"]);
     assert_eq!(code, Some(125), "{err}");
     assert!(
-        err.contains("--tighten") && err.contains("no `syscall` counts"),
+        err.contains("--tighten") && err.contains("no `syscall_count` aggregates"),
         "{err}"
     );
     assert!(!s.path("x.json").exists());

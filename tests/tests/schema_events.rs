@@ -14,8 +14,6 @@ const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/events.schema
 fn form(e: &Value) -> String {
     let kind = e["kind"].as_str().unwrap_or("?");
     match kind {
-        "syscall" if e.get("count").is_some() => "syscall/aggregate".into(),
-        "syscall" => "syscall/call".into(),
         "decision" => format!("decision/{}", e["outcome"].as_str().unwrap_or("?")),
         "lost" => format!("lost/{}", e["place"].as_str().unwrap_or("?")),
         "lifecycle" => format!("lifecycle/{}", e["phase"].as_str().unwrap_or("?")),
@@ -72,7 +70,7 @@ fn stalled_run_events() -> Vec<Value> {
     assert!(child.wait().unwrap().success());
     text.lines()
         .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .map(event_of_line)
         .collect()
 }
 
@@ -131,8 +129,8 @@ fn every_kind_of_event_written_matches_the_schema() {
         "decision/allowed",
         "decision/denied",
         "decision/would-deny",
-        "syscall/aggregate",
-        "syscall/call",
+        "syscall_count",
+        "syscall_trace",
         "lost/ebpf",
         "lost/sink",
         "lifecycle/start",

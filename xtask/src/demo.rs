@@ -90,7 +90,10 @@ fn summary(title: &str, events: &[Value]) {
         .first()
         .map(|e| e["cgroup_id"].to_string())
         .unwrap_or_default();
-    let mut rows: Vec<&Value> = events.iter().filter(|e| e["kind"] == "syscall").collect();
+    let mut rows: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "syscall_count")
+        .collect();
     rows.sort_by_key(|e| std::cmp::Reverse(e["count"].as_u64().unwrap_or(0)));
     let total: u64 = rows.iter().map(|e| e["count"].as_u64().unwrap_or(0)).sum();
     println!(

@@ -9,7 +9,7 @@ use super::metadata::{self, MetadataError};
 use super::policies::{Chosen, Policies, SelectError};
 use super::receive::{self, ReceiveError};
 use super::state::{ContainerProcessState, StateError};
-use crate::events::{EventKind, EventSink, LifecycleEvent, Workload};
+use crate::events::{EventKind, EventSink, LifecycleEvent, Phase, Workload};
 use crate::supervisor::{self, Mode, Stats};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -72,7 +72,7 @@ pub async fn handle(stream: UnixStream, shared: Arc<Shared>, receiving: OwnedSem
                 EventKind::Lifecycle(LifecycleEvent {
                     pid: peer_pid.map(|p| p as u32),
                     reason: Some(e.to_string()),
-                    ..LifecycleEvent::phase("agent-reject")
+                    ..LifecycleEvent::phase(Phase::AgentReject)
                 }),
             );
             return;
@@ -165,7 +165,7 @@ async fn serve(attached: Attached, shared: &Shared) {
     } = attached;
     let workload = config.workload.clone();
     let mode = config.mode;
-    let lifecycle = |phase: &str, reason: String| {
+    let lifecycle = |phase: Phase, reason: String| {
         EventKind::Lifecycle(LifecycleEvent {
             pid: state.process_pid(),
             reason: Some(reason),
@@ -183,7 +183,7 @@ async fn serve(attached: Attached, shared: &Shared) {
     shared.sink.emit(
         &workload,
         lifecycle(
-            "agent-attach",
+            Phase::AgentAttach,
             format!(
                 "status {}, policy {}, mode {}",
                 state.state.status,
@@ -210,7 +210,7 @@ async fn serve(attached: Attached, shared: &Shared) {
     }
     shared
         .sink
-        .emit(&workload, lifecycle("agent-detach", reason));
+        .emit(&workload, lifecycle(Phase::AgentDetach, reason));
 }
 
 fn mode_name(mode: Mode) -> &'static str {

@@ -91,7 +91,7 @@ fn rename_if_present(from: &Path, to: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{EventKind, EventSink, LifecycleEvent, SinkOptions, Workload};
+    use crate::events::{EventKind, EventSink, LifecycleEvent, Phase, SinkOptions, Workload};
 
     #[test]
     fn lines_are_never_split_and_only_keep_files_stay() {
@@ -111,7 +111,7 @@ mod tests {
         .unwrap();
         let workload = Workload::default();
         for i in 0..200 {
-            let mut event = LifecycleEvent::phase("start");
+            let mut event = LifecycleEvent::phase(Phase::Start);
             event.pid = Some(i);
             sink.emit(&workload, EventKind::Lifecycle(event));
         }

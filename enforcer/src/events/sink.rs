@@ -11,7 +11,7 @@
 //! `lost` count. With [`Rotation`] the file is rotated by size between lines (rotate.rs).
 
 use super::rotate::{Rotation, Rotator};
-use super::{Event, EventKind, LostEvent, Workload};
+use super::{EventKind, LostEvent, LostPlace, LostWhat, SchemaVersion, Workload};
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
@@ -257,9 +257,22 @@ impl Drop for EventSink {
     }
 }
 
-fn serialize(host: &str, workload: &Workload, kind: &EventKind) -> Vec<u8> {
-    let event = Event {
-        schema: super::SCHEMA,
+/// [`Event`](super::Event) as written: the same fields, borrowed, so that producers never copy
+/// the workload's identity into each event.
+#[derive(serde::Serialize)]
+struct EventRef<'a> {
+    schema: SchemaVersion,
+    time: String,
+    host: &'a str,
+    #[serde(flatten)]
+    workload: &'a Workload,
+    #[serde(flatten)]
+    kind: &'a EventKind,
+}
+
+pub(super) fn serialize(host: &str, workload: &Workload, kind: &EventKind) -> Vec<u8> {
+    let event = EventRef {
+        schema: SchemaVersion,
         time: super::now_rfc3339(),
         host,
         workload,
@@ -319,8 +332,8 @@ impl Writer {
         let drops = std::mem::take(&mut *self.drops.lock().unwrap_or_else(|p| p.into_inner()));
         for (_, (workload, count)) in drops {
             let kind = EventKind::Lost(LostEvent {
-                what: "event".into(),
-                place: "sink".into(),
+                what: LostWhat::Event,
+                place: LostPlace::Sink,
                 count,
             });
             self.write(&serialize(&self.host, &workload, &kind));
@@ -367,7 +380,7 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::LifecycleEvent;
+    use crate::events::{LifecycleEvent, Phase};
     use std::sync::atomic::{AtomicBool, Ordering};
 
     /// An output that blocks every write until released, like a stalled pipe reader.
@@ -407,7 +420,7 @@ mod tests {
         for _ in 0..1000 {
             sink.emit(
                 &workload,
-                EventKind::Lifecycle(LifecycleEvent::phase("start")),
+                EventKind::Lifecycle(LifecycleEvent::phase(Phase::Start)),
             );
         }
         assert!(

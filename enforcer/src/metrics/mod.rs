@@ -14,7 +14,10 @@ pub use labels::{MAX_CONTAINERS, MAX_RULES, workload_label};
 pub use server::MetricsError;
 pub use setup::{TelemetryError, open_event_log};
 
-use crate::events::{DecisionEvent, EventKind, EventObserver, Outcome, SyscallEvent, Workload};
+use crate::events::{
+    DecisionEvent, EventKind, EventObserver, LostPlace, LostWhat, Outcome, Phase,
+    SyscallCountEvent, Workload,
+};
 use labels::{CappedLabels, errno_label, rule_label, syscall_label};
 use process::ProcessMetrics;
 use prometheus::{
@@ -31,7 +34,7 @@ const LATENCY_BUCKETS: [f64; 16] = [
     0.05, 0.1, 0.5, 1.0, 5.0,
 ];
 
-/// What a cumulative `syscall` aggregate said last, per (cgroup, arch, nr): the counters grow
+/// What a cumulative `syscall_count` aggregate said last, per (cgroup, arch, nr): the counters grow
 /// by the difference to the next report.
 #[derive(Default)]
 struct Reported {
@@ -156,18 +159,19 @@ impl Metrics {
     /// workload labels, which Prometheus stores as no label), losses by every known cause,
     /// lifecycle events by phase.
     fn zero_series(&self) {
-        for outcome in OUTCOMES {
+        for outcome in Outcome::ALL.iter().map(|o| o.as_str()) {
             self.decisions.with_label_values(&["", "", outcome, ""]);
             self.latency.with_label_values(&[outcome]);
         }
         let ebpf = crate::observe::Losses::default()
             .kinds()
-            .map(|(what, _)| (what, "ebpf"));
+            .map(|(what, _)| (what, LostPlace::Ebpf));
         for (what, place) in ebpf.into_iter().chain(OTHER_LOSSES) {
-            self.lost.with_label_values(&[what, place]);
+            self.lost
+                .with_label_values(&[what.as_str(), place.as_str()]);
         }
-        for phase in PHASES {
-            self.lifecycle.with_label_values(&[phase]);
+        for phase in Phase::ALL {
+            self.lifecycle.with_label_values(&[phase.as_str()]);
         }
     }
 
@@ -184,7 +188,7 @@ impl Metrics {
     }
 
     fn decision(&self, workload: &Workload, d: &DecisionEvent) {
-        let outcome = outcome_label(d.outcome);
+        let outcome = d.outcome.as_str();
         let container = self.containers.label(workload_label(workload));
         let rule = self.rules.label(rule_label(&d.rule).to_string());
         let syscall = syscall_label(Some(&d.syscall));
@@ -196,13 +200,13 @@ impl Metrics {
             .observe(d.latency_ns as f64 / 1e9);
     }
 
-    fn aggregate(&self, workload: &Workload, s: &SyscallEvent) {
+    fn aggregate(&self, workload: &Workload, s: &SyscallCountEvent) {
         let key = (workload.cgroup_id, s.arch.clone(), s.nr);
         let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
         let last = reported.entry(key).or_default();
         let container = self.containers.label(workload_label(workload));
         let syscall = syscall_label(s.name.as_deref());
-        let stopped = crate::events::stopped_before_entry(s.count, s.entered, &s.errors);
+        let stopped = s.stopped();
         self.syscalls
             .with_label_values(&[container.as_str(), syscall])
             .inc_by(s.count.saturating_sub(last.count));
@@ -235,23 +239,10 @@ impl Metrics {
     }
 }
 
-const OUTCOMES: [&str; 4] = ["allowed", "denied", "emulated", "would-deny"];
-
 /// Losses outside the eBPF program (whose causes [`crate::observe::Losses`] lists).
-const OTHER_LOSSES: [(&str, &str); 2] =
-    [("syscall-event", "ring-buffer-reader"), ("event", "sink")];
-
-/// Every lifecycle phase the enforcer writes (docs/events.md).
-const PHASES: [&str; 9] = [
-    "start",
-    "exit",
-    "observer-degraded",
-    "supervisor-error",
-    "watch",
-    "unwatch",
-    "agent-attach",
-    "agent-detach",
-    "agent-reject",
+const OTHER_LOSSES: [(LostWhat, LostPlace); 2] = [
+    (LostWhat::SyscallEvent, LostPlace::RingBufferReader),
+    (LostWhat::Event, LostPlace::Sink),
 ];
 
 /// `enforcer_build_info{version, schema, arch} 1`: which enforcer a series came from.
@@ -273,56 +264,39 @@ fn build_info(registry: &Registry) {
     registry.register(Box::new(info)).expect("unique metric");
 }
 
-fn outcome_label(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Allowed => "allowed",
-        Outcome::Denied => "denied",
-        Outcome::Emulated => "emulated",
-        Outcome::WouldDeny => "would-deny",
-    }
-}
-
 impl EventObserver for Metrics {
     fn observe(&self, workload: &Workload, kind: &EventKind) {
-        let name = match kind {
-            EventKind::Syscall(s) => {
-                self.aggregate(workload, s);
-                "syscall"
-            }
-            EventKind::SyscallCall(_) => "syscall",
-            EventKind::Decision(d) => {
-                self.decision(workload, d);
-                "decision"
-            }
+        match kind {
+            EventKind::SyscallCount(s) => self.aggregate(workload, s),
+            EventKind::SyscallTrace(_) => {}
+            EventKind::Decision(d) => self.decision(workload, d),
             EventKind::Lost(l) => {
                 self.lost
                     .with_label_values(&[l.what.as_str(), l.place.as_str()])
                     .inc_by(l.count);
-                "lost"
             }
             EventKind::Lifecycle(l) => {
                 self.lifecycle.with_label_values(&[l.phase.as_str()]).inc();
-                if l.phase == "unwatch" {
+                if l.phase == Phase::Unwatch {
                     self.forget(workload.cgroup_id);
                 }
-                "lifecycle"
             }
-        };
-        self.events.with_label_values(&[name]).inc();
+        }
+        self.events.with_label_values(&[kind.name()]).inc();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{LifecycleEvent, LostEvent};
+    use crate::events::{LifecycleEvent, LostEvent, LostPlace, LostWhat};
 
     fn text(m: &Metrics) -> String {
         String::from_utf8(m.encode(3)).unwrap()
     }
 
     fn aggregate(count: u64, entered: u64, eperm: u64) -> EventKind {
-        EventKind::Syscall(SyscallEvent {
+        EventKind::SyscallCount(SyscallCountEvent {
             nr: 165,
             name: Some("mount".into()),
             arch: "x86_64".into(),
@@ -346,13 +320,16 @@ mod tests {
             m.observe(
                 &Workload::default(),
                 &EventKind::Lost(LostEvent {
-                    what: "syscall-event".into(),
-                    place: "ebpf".into(),
+                    what: LostWhat::SyscallEvent,
+                    place: LostPlace::Ebpf,
                     count,
                 }),
             );
         }
-        m.observe(&w, &EventKind::Lifecycle(LifecycleEvent::phase("start")));
+        m.observe(
+            &w,
+            &EventKind::Lifecycle(LifecycleEvent::phase(Phase::Start)),
+        );
         let t = text(&m);
         assert!(
             t.contains(r#"enforcer_syscalls_total{container="cgroup-5",syscall="mount"} 5"#),
@@ -370,7 +347,7 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains(r#"enforcer_events_total{kind="syscall"} 3"#),
+            t.contains(r#"enforcer_events_total{kind="syscall_count"} 3"#),
             "{t}"
         );
         assert!(

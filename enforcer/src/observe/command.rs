@@ -8,7 +8,7 @@ use super::selection::{Selection, UnknownSyscall};
 use super::session::{Observation, ObservePlan};
 use crate::cgroup::{self, CgroupError};
 use crate::cli::ObserveCommandArgs;
-use crate::events::{self, EventKind, EventSink, LifecycleEvent, Workload};
+use crate::events::{self, EventKind, EventSink, LifecycleEvent, Phase, Workload};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -172,7 +172,7 @@ fn own_cgroup(root: &Path) -> Option<PathBuf> {
     Some(root.join(rel.trim_start_matches('/')))
 }
 
-fn watch_event(phase: &str, path: &Path) -> EventKind {
+fn watch_event(phase: Phase, path: &Path) -> EventKind {
     EventKind::Lifecycle(LifecycleEvent {
         cgroup: Some(path.display().to_string()),
         ..LifecycleEvent::phase(phase)
@@ -203,7 +203,7 @@ fn sync_watches(
             container: None,
         };
         match observation.unwatch(id) {
-            Ok(()) => sink.emit(&workload, watch_event("unwatch", &path)),
+            Ok(()) => sink.emit(&workload, watch_event(Phase::Unwatch, &path)),
             Err(e) => tracing::warn!("unwatching cgroup {id}: {e}"),
         }
     }
@@ -218,7 +218,7 @@ fn sync_watches(
             container: container::identify_under(root, &target.path, ENFORCER_PARENT),
         });
         match observation.watch(workload.clone(), spec) {
-            Ok(()) => sink.emit(&workload, watch_event("watch", &target.path)),
+            Ok(()) => sink.emit(&workload, watch_event(Phase::Watch, &target.path)),
             Err(e) => tracing::warn!("watching {}: {e}", target.path.display()),
         }
     }

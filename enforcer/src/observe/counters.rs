@@ -3,6 +3,7 @@
 
 use super::Observer;
 use super::loader::{ObserveError, map_err, removed_or_absent};
+use crate::events::LostWhat;
 use aya::maps::{MapData, PerCpuArray, PerCpuHashMap, PerCpuValues};
 use enforcer_common::{
     DELIVERY_SUBMITTED, ErrnoKey, LOSS_COUNTS_MAP_FULL, LOSS_ERRNO_MAP_FULL, LOSS_PENDING_MAP_FULL,
@@ -55,14 +56,14 @@ impl Losses {
     }
 
     /// Each kind with the name `lost` events give it.
-    pub fn kinds(&self) -> [(&'static str, u64); 6] {
+    pub fn kinds(&self) -> [(LostWhat, u64); 6] {
         [
-            ("syscall-count", self.counts_map_full),
-            ("errno-count", self.errno_map_full),
-            ("syscall-number", self.regs_unreadable),
-            ("syscall-event", self.ring_buffer_full),
-            ("syscall-args-at-entry", self.pending_map_full),
-            ("syscall-abi", self.task_unreadable),
+            (LostWhat::SyscallCount, self.counts_map_full),
+            (LostWhat::ErrnoCount, self.errno_map_full),
+            (LostWhat::SyscallNumber, self.regs_unreadable),
+            (LostWhat::SyscallEvent, self.ring_buffer_full),
+            (LostWhat::SyscallArgsAtEntry, self.pending_map_full),
+            (LostWhat::SyscallAbi, self.task_unreadable),
         ]
     }
 

@@ -6,7 +6,8 @@ use super::Observer;
 use super::counters::{Losses, SyscallStat};
 use super::selection::profile_arch;
 use crate::events::{
-    self, EventKind, EventSink, LostEvent, SyscallCallEvent, SyscallEvent, Workload,
+    self, ArgsAt, EventKind, EventSink, LostEvent, LostPlace, SyscallCountEvent, SyscallTraceEvent,
+    Workload,
 };
 use crate::profile;
 use enforcer_common::{CallRecord, RECORD_ARGS_AT_ENTRY, RECORD_NO_RETURN};
@@ -16,9 +17,9 @@ use std::sync::Arc;
 /// The kernel's MAX_ERRNO: returns in -4095..=-1 are errors.
 const MAX_ERRNO: i64 = 4095;
 
-pub fn syscall_event(stat: &SyscallStat) -> SyscallEvent {
+pub fn syscall_event(stat: &SyscallStat) -> SyscallCountEvent {
     let arch = profile_arch(stat.arch);
-    SyscallEvent {
+    SyscallCountEvent {
         nr: stat.nr,
         name: profile::syscall_name(stat.nr.into(), arch),
         arch: events::arch_label(arch),
@@ -32,7 +33,7 @@ pub fn syscall_event(stat: &SyscallStat) -> SyscallEvent {
     }
 }
 
-pub fn call_event(rec: &CallRecord) -> SyscallCallEvent {
+pub fn call_event(rec: &CallRecord) -> SyscallTraceEvent {
     let arch = profile_arch(rec.arch);
     let returned = rec.flags & RECORD_NO_RETURN == 0;
     let comm_len = rec
@@ -40,7 +41,7 @@ pub fn call_event(rec: &CallRecord) -> SyscallCallEvent {
         .iter()
         .position(|b| *b == 0)
         .unwrap_or(rec.comm.len());
-    SyscallCallEvent {
+    SyscallTraceEvent {
         nr: rec.nr,
         name: profile::syscall_name(rec.nr.into(), arch),
         arch: events::arch_label(arch),
@@ -49,9 +50,9 @@ pub fn call_event(rec: &CallRecord) -> SyscallCallEvent {
         comm: String::from_utf8_lossy(&rec.comm[..comm_len]).into_owned(),
         args: rec.args,
         args_at: if rec.flags & RECORD_ARGS_AT_ENTRY != 0 {
-            "entry"
+            ArgsAt::Entry
         } else {
-            "exit"
+            ArgsAt::Exit
         },
         ret: returned.then_some(rec.ret),
         errno: (returned && (-MAX_ERRNO..0).contains(&rec.ret))
@@ -66,8 +67,8 @@ pub fn emit_losses(sink: &EventSink, workload: &Workload, losses: &Losses) {
             sink.emit(
                 workload,
                 EventKind::Lost(LostEvent {
-                    what: what.into(),
-                    place: "ebpf".into(),
+                    what,
+                    place: LostPlace::Ebpf,
                     count,
                 }),
             );
@@ -104,7 +105,7 @@ impl Reporter {
                     for stat in stats {
                         let key = (cgroup_id, stat.arch, stat.nr);
                         if complete || self.last.get(&key) != Some(&stat) {
-                            sink.emit(workload, EventKind::Syscall(syscall_event(&stat)));
+                            sink.emit(workload, EventKind::SyscallCount(syscall_event(&stat)));
                             self.last.insert(key, stat);
                         }
                     }

@@ -8,7 +8,9 @@ use super::loader::{LoadOptions, ObserveError, Observer, WatchSpec};
 use super::report::{Reporter, call_event};
 use super::selection::{Selection, UnknownSyscall};
 use crate::cli::ObserveArgs;
-use crate::events::{EventKind, EventSink, LifecycleEvent, LostEvent, Workload};
+use crate::events::{
+    EventKind, EventSink, LifecycleEvent, LostEvent, LostPlace, LostWhat, Phase, Workload,
+};
 use crate::profile::ResolvedProfile;
 use aya::maps::{MapData, RingBuf};
 use enforcer_common::CallRecord;
@@ -168,7 +170,7 @@ impl Observation {
                     workload,
                     EventKind::Lifecycle(LifecycleEvent {
                         reason: Some(e.to_string()),
-                        ..LifecycleEvent::phase("observer-degraded")
+                        ..LifecycleEvent::phase(Phase::ObserverDegraded)
                     }),
                 );
                 None
@@ -245,8 +247,8 @@ impl Observation {
             shared.sink.emit(
                 &shared.loss_owner,
                 EventKind::Lost(LostEvent {
-                    what: "syscall-event".into(),
-                    place: "ring-buffer-reader".into(),
+                    what: LostWhat::SyscallEvent,
+                    place: LostPlace::RingBufferReader,
                     count: delivery.submitted - delivery.received,
                 }),
             );
@@ -294,7 +296,7 @@ fn read_events(
                 });
             shared
                 .sink
-                .emit(&workload, EventKind::SyscallCall(call_event(rec)));
+                .emit(&workload, EventKind::SyscallTrace(call_event(rec)));
         }
         if let Some(consumer) = plan.consumer.as_mut() {
             consumer(rec);

@@ -1,8 +1,11 @@
 //! What a report says, per workload: a container (by id), or a cgroup of a host when no
-//! container is known. Built from events in any order: `syscall` aggregates are cumulative,
+//! container is known. Built from events in any order: `syscall_count` aggregates are cumulative,
 //! so the largest report of each (cgroup, arch, syscall) counts; everything else adds up.
 
-use super::read::{ContainerIdentity, LogEvent};
+use super::read::LogEvent;
+use crate::events::{
+    ArgsAt, Container, DecisionEvent, EventKind, LifecycleEvent, Outcome, Phase, SyscallCountEvent,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +27,7 @@ pub struct WorkloadReport {
     /// How a person calls it: the container's name, the cgroup's directory, or its id.
     pub label: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub container: Option<ContainerIdentity>,
+    pub container: Option<Container>,
     pub cgroup_ids: BTreeSet<u64>,
     /// The cgroup's directory, from `start`/`watch` events.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,9 +144,9 @@ impl WorkloadReport {
 
 /// The workload an event belongs to.
 pub fn workload_key(e: &LogEvent) -> String {
-    match &e.container {
+    match &e.workload.container {
         Some(c) => format!("container:{}", c.id),
-        None => format!("cgroup:{}:{}", e.host, e.cgroup_id),
+        None => format!("cgroup:{}:{}", e.host, e.workload.cgroup_id),
     }
 }
 
@@ -152,7 +155,7 @@ pub fn workload_key(e: &LogEvent) -> String {
 struct Builder {
     report: WorkloadReport,
     /// Largest aggregate per (cgroup, arch, nr).
-    aggregates: BTreeMap<(u64, String, i64), LogEvent>,
+    aggregates: BTreeMap<(u64, String, u32), SyscallCountEvent>,
     /// errno names of stopped calls seen one by one, per syscall.
     stopped_calls: BTreeMap<String, BTreeMap<String, u64>>,
     /// Calls the supervisor kept from entering (denied or emulated), per syscall.
@@ -206,65 +209,62 @@ impl Builder {
     fn add(&mut self, e: &LogEvent) {
         let r = &mut self.report;
         r.hosts.insert(e.host.clone());
-        r.cgroup_ids.insert(e.cgroup_id);
+        r.cgroup_ids.insert(e.workload.cgroup_id);
         if r.container.is_none() {
-            r.container = e.container.clone();
+            r.container = e.workload.container.clone();
         }
-        match e.kind.as_str() {
-            "syscall" if e.is_aggregate() => {
-                let key = (
-                    e.cgroup_id,
-                    e.arch.clone().unwrap_or_default(),
-                    e.nr.unwrap_or(-1),
-                );
+        match &e.kind {
+            EventKind::SyscallCount(s) => {
+                let key = (e.workload.cgroup_id, s.arch.clone(), s.nr);
                 let bigger = self
                     .aggregates
                     .get(&key)
-                    .is_none_or(|old| e.count >= old.count);
+                    .is_none_or(|old| s.count >= old.count);
                 if bigger {
-                    self.aggregates.insert(key, e.clone());
+                    self.aggregates.insert(key, s.clone());
                 }
             }
-            "syscall" => {
-                if e.args_at.as_deref() == Some("exit")
-                    && let Some(errno) = e.errno_name()
+            EventKind::SyscallTrace(t) => {
+                if t.args_at == ArgsAt::Exit
+                    && let Some(errno) = &t.errno
                 {
                     *self
                         .stopped_calls
-                        .entry(syscall_name(e))
+                        .entry(syscall_name(t.name.as_deref(), t.nr))
                         .or_default()
-                        .entry(errno)
+                        .entry(errno.clone())
                         .or_default() += 1;
                 }
             }
-            "decision" => self.decision(e),
-            "lost" => {
-                let key = (
-                    e.what.clone().unwrap_or_default(),
-                    e.place.clone().unwrap_or_default(),
-                );
-                *self.lost.entry(key).or_default() += e.count.unwrap_or(0);
+            EventKind::Decision(d) => self.decision(d, e),
+            EventKind::Lost(l) => {
+                let key = (l.what.to_string(), l.place.to_string());
+                *self.lost.entry(key).or_default() += l.count;
             }
-            "lifecycle" => self.lifecycle(e),
-            _ => {}
+            EventKind::Lifecycle(l) => self.lifecycle(l, e),
         }
     }
 
-    fn decision(&mut self, e: &LogEvent) {
-        let outcome = e.outcome.clone().unwrap_or_default();
-        let syscall = e.syscall.clone().unwrap_or_default();
-        *self.report.decisions.entry(outcome.clone()).or_default() += 1;
-        match outcome.as_str() {
-            "denied" => {
-                let errno = e.errno_name().unwrap_or_else(|| "?".into());
+    fn decision(&mut self, d: &DecisionEvent, e: &LogEvent) {
+        let syscall = d.syscall.clone();
+        *self
+            .report
+            .decisions
+            .entry(d.outcome.to_string())
+            .or_default() += 1;
+        match d.outcome {
+            Outcome::Denied => {
+                let errno = d
+                    .errno
+                    .map_or_else(|| "?".into(), crate::events::errno_name);
                 *self.denials.entry((syscall.clone(), errno)).or_default() += 1;
                 *self.supervisor_stopped.entry(syscall).or_default() += 1;
                 self.report.incidents.push((e.at, Incident::Denied));
             }
-            "emulated" => *self.supervisor_stopped.entry(syscall).or_default() += 1,
-            "would-deny" => {
-                let rule = e.rule.clone().unwrap_or_default();
-                let would = e.would.clone().unwrap_or_default();
+            Outcome::Emulated => *self.supervisor_stopped.entry(syscall).or_default() += 1,
+            Outcome::WouldDeny => {
+                let rule = d.rule.clone();
+                let would = d.would.clone().unwrap_or_default();
                 let row = self
                     .would_deny
                     .entry((syscall.clone(), rule.clone(), would.clone()))
@@ -285,7 +285,7 @@ impl Builder {
                 if e.time > row.last {
                     row.last = e.time.clone();
                 }
-                if let Some(p) = &e.path
+                if let Some(p) = &d.path
                     && row.paths.len() < MAX_PATHS
                     && !row.paths.contains(p)
                 {
@@ -293,32 +293,32 @@ impl Builder {
                 }
                 self.report.incidents.push((e.at, Incident::WouldDeny));
             }
-            _ => {}
+            Outcome::Allowed => {}
         }
     }
 
-    fn lifecycle(&mut self, e: &LogEvent) {
+    fn lifecycle(&mut self, l: &LifecycleEvent, e: &LogEvent) {
         let r = &mut self.report;
-        match e.phase.as_deref() {
-            Some("start") | Some("watch") => {
+        match l.phase {
+            Phase::Start | Phase::Watch => {
                 if r.cgroup.is_none() {
-                    r.cgroup = e.cgroup.clone();
+                    r.cgroup = l.cgroup.clone();
                 }
                 if r.command.is_none() {
-                    r.command = e.command.clone();
+                    r.command = l.command.clone();
                 }
             }
-            Some("exit") => r.exits.push(ExitRow {
+            Phase::Exit => r.exits.push(ExitRow {
                 time: e.time.clone(),
-                exit_code: e.exit_code,
-                signal: e.signal,
+                exit_code: l.exit_code,
+                signal: l.signal,
             }),
-            Some("observer-degraded") => r
+            Phase::ObserverDegraded => r
                 .degraded
-                .push(e.reason.clone().unwrap_or_else(|| "no reason given".into())),
-            Some("supervisor-error") => r
+                .push(l.reason.clone().unwrap_or_else(|| "no reason given".into())),
+            Phase::SupervisorError => r
                 .supervisor_errors
-                .push(e.reason.clone().unwrap_or_default()),
+                .push(l.reason.clone().unwrap_or_default()),
             _ => {}
         }
     }
@@ -326,8 +326,8 @@ impl Builder {
     fn finish(mut self, key: String) -> WorkloadReport {
         let mut syscalls: BTreeMap<(String, String), SyscallRow> = BTreeMap::new();
         for e in self.aggregates.values() {
-            let name = syscall_name(e);
-            let arch = e.arch.clone().unwrap_or_default();
+            let name = syscall_name(e.name.as_deref(), e.nr);
+            let arch = e.arch.clone();
             let row = syscalls
                 .entry((name.clone(), arch.clone()))
                 .or_insert_with(|| SyscallRow {
@@ -338,10 +338,9 @@ impl Builder {
                     stopped: 0,
                     errors: BTreeMap::new(),
                 });
-            let (count, entered) = (e.count.unwrap_or(0), e.entered.unwrap_or(0));
-            row.count += count;
-            row.entered += entered;
-            row.stopped += crate::events::stopped_before_entry(count, entered, &e.errors);
+            row.count += e.count;
+            row.entered += e.entered;
+            row.stopped += e.stopped();
             for (errno, n) in &e.errors {
                 *row.errors.entry(errno.clone()).or_default() += n;
             }
@@ -391,10 +390,8 @@ impl Builder {
     }
 }
 
-fn syscall_name(e: &LogEvent) -> String {
-    e.name
-        .clone()
-        .unwrap_or_else(|| format!("syscall_{}", e.nr.unwrap_or(-1)))
+fn syscall_name(name: Option<&str>, nr: u32) -> String {
+    name.map_or_else(|| format!("syscall_{nr}"), str::to_string)
 }
 
 /// The errno seccomp answered a syscall's stopped calls with: the only errno its calls

@@ -2,7 +2,7 @@
 
 use super::{EXIT_ENFORCER_FAILED, OnSupervisorExit, RunError};
 use crate::cgroup::WorkloadCgroup;
-use crate::events::{EventKind, LifecycleEvent, SupervisorSummary};
+use crate::events::{EventKind, LifecycleEvent, Phase, SupervisorSummary};
 use crate::launch::{self, Launched, ResolvedCommand};
 use crate::observe::Observation;
 use crate::profile::CompiledFilter;
@@ -53,7 +53,7 @@ pub fn supervise(
             pid: Some(launched.pid.as_raw() as u32),
             command: Some(cmd.args_lossy()),
             cgroup: Some(cgroup.path().display().to_string()),
-            ..LifecycleEvent::phase("start")
+            ..LifecycleEvent::phase(Phase::Start)
         }),
     );
     let stats = Arc::new(Stats::default());
@@ -82,7 +82,7 @@ pub fn supervise(
             exit_code,
             signal,
             supervisor: Some(summary(&stats)),
-            ..LifecycleEvent::phase("exit")
+            ..LifecycleEvent::phase(Phase::Exit)
         }),
     );
     sink.flush();
@@ -203,7 +203,7 @@ fn supervisor_failed(
         &config.workload,
         EventKind::Lifecycle(LifecycleEvent {
             reason: Some(reason),
-            ..LifecycleEvent::phase("supervisor-error")
+            ..LifecycleEvent::phase(Phase::SupervisorError)
         }),
     );
     if on_exit == OnSupervisorExit::Enosys {

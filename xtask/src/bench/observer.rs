@@ -119,7 +119,7 @@ fn ring_buffer_rows(bins: &Binaries, cgroups: &BenchCgroups) -> Result<Vec<Row>>
     let events = observer.stop()?;
     let delivered = events
         .iter()
-        .filter(|e| e["kind"] == "syscall" && e["name"] == "getppid" && e.get("tid").is_some())
+        .filter(|e| e["kind"] == "syscall_trace" && e["name"] == "getppid")
         .count() as u64;
     let lost: u64 = events
         .iter()

@@ -1,13 +1,14 @@
 //! What the events say the profile stopped, and what the workload was seen to call.
 //!
 //! Stopped calls come from three places: audit mode's `decision` events with outcome
-//! `would-deny` and a `profile:` rule; calls seen one by one (`syscall` events with `args_at`
-//! "exit": they never entered the kernel) that the profile refuses for those arguments; and
-//! `syscall` aggregates with `count > entered` of a syscall the profile refuses whatever its
+//! `would-deny` and a `profile:` rule; calls seen one by one (`syscall_trace` events with
+//! `args_at` "exit": they never entered the kernel) that the profile refuses for those
+//! arguments; and `syscall_count` aggregates with calls stopped before entry of a syscall the
+//! profile refuses whatever its
 //! arguments. Calls a policy rule (not the profile) would deny are not the profile's to
 //! change: they are notes.
 
-use crate::events::arch_label;
+use crate::events::{ArgsAt, EventKind, LostWhat, Outcome, Phase, arch_label};
 use crate::profile::{Action, Arch, HANDOFF_SYSCALLS, ResolvedProfile, lets_run};
 use crate::report::LogEvent;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,10 +34,6 @@ pub fn stops(action: Action) -> bool {
     !lets_run(action) && action != Action::Notify
 }
 
-fn args_of(e: &LogEvent) -> Option<[u64; 6]> {
-    e.args.as_deref().and_then(|a| a.try_into().ok())
-}
-
 pub fn find(events: &[LogEvent], profile: &ResolvedProfile) -> Findings {
     let native = profile.arches.first().copied().unwrap_or_else(Arch::native);
     let native_label = arch_label(native);
@@ -55,47 +52,41 @@ pub fn find(events: &[LogEvent], profile: &ResolvedProfile) -> Findings {
     let mut aggregate_stops: BTreeMap<String, u64> = BTreeMap::new();
     let mut traced: BTreeSet<String> = BTreeSet::new();
     for e in events {
-        let arch = e.arch.as_deref().unwrap_or_default();
-        let foreign = !arch.is_empty() && arch != native_label;
-        match e.kind.as_str() {
-            "decision" if e.outcome.as_deref() == Some("would-deny") => {
-                let syscall = e.syscall.clone().unwrap_or_default();
-                let rule = e.rule.as_deref().unwrap_or_default();
+        match &e.kind {
+            EventKind::Decision(d) if d.outcome == Outcome::WouldDeny => {
+                let (syscall, rule, arch) = (&d.syscall, &d.rule, &d.arch);
                 if !rule.starts_with("profile:") {
                     f.notes.insert(format!(
                         "{syscall}: would be denied by policy rule {rule:?}, not by the profile: \
                          amend the policy to let it through"
                     ));
-                } else if foreign {
+                } else if *arch != native_label {
                     f.notes.insert(format!(
                         "{syscall} ({arch}): calls of another ABI than {native_label} are not \
                          suggested; add them by hand if they are meant to run"
                     ));
                 } else {
-                    add(&mut f, &syscall, args_of(e), 1);
+                    add(&mut f, syscall, Some(d.args), 1);
                 }
             }
-            "syscall" if e.is_aggregate() => {
-                let (count, entered) = (e.count.unwrap_or(0), e.entered.unwrap_or(0));
-                let stopped = crate::events::stopped_before_entry(count, entered, &e.errors);
-                if let Some(name) = &e.name
+            EventKind::SyscallCount(s) if s.arch == native_label => {
+                let stopped = s.stopped();
+                if let Some(name) = &s.name
                     && stopped > 0
-                    && !foreign
                 {
                     let n = aggregate_stops.entry(name.clone()).or_default();
                     *n = (*n).max(stopped);
                 }
             }
-            "syscall" if e.args_at.as_deref() == Some("exit") && e.errno.is_some() => {
-                let (Some(name), Some(args)) = (&e.name, args_of(e)) else {
+            EventKind::SyscallTrace(t)
+                if t.args_at == ArgsAt::Exit && t.errno.is_some() && t.arch == native_label =>
+            {
+                let Some(name) = &t.name else {
                     continue;
                 };
-                if foreign {
-                    continue;
-                }
                 traced.insert(name.clone());
-                if stops(profile.verdict(name, &args).action) {
-                    add(&mut f, name, Some(args), 1);
+                if stops(profile.verdict(name, &t.args).action) {
+                    add(&mut f, name, Some(t.args), 1);
                 }
             }
             _ => {}
@@ -126,47 +117,47 @@ pub fn seen(events: &[LogEvent]) -> Result<BTreeSet<String>, String> {
     let mut seen: BTreeSet<String> = HANDOFF_SYSCALLS.iter().map(|s| s.to_string()).collect();
     let mut counted = false;
     for e in events {
-        match e.kind.as_str() {
-            "syscall" if e.is_aggregate() => {
+        match &e.kind {
+            EventKind::SyscallCount(s) => {
                 counted = true;
-                if let Some(name) = &e.name
-                    && e.count.unwrap_or(0) > 0
+                if let Some(name) = &s.name
+                    && s.count > 0
                 {
                     seen.insert(name.clone());
                 }
             }
-            "syscall" | "decision" => {
-                if let Some(name) = e.name.as_ref().or(e.syscall.as_ref()) {
-                    seen.insert(name.clone());
-                }
+            EventKind::SyscallTrace(t) => seen.extend(t.name.clone()),
+            EventKind::Decision(d) => {
+                seen.insert(d.syscall.clone());
             }
-            "lost" => {
-                let what = e.what.as_deref().unwrap_or_default();
+            EventKind::Lost(l) => {
                 if matches!(
-                    what,
-                    "syscall-count" | "syscall-number" | "syscall-abi" | "event"
+                    l.what,
+                    LostWhat::SyscallCount
+                        | LostWhat::SyscallNumber
+                        | LostWhat::SyscallAbi
+                        | LostWhat::Event
                 ) {
                     return Err(format!(
-                        "the events lost {} {what} at {}: the counts are incomplete",
-                        e.count.unwrap_or(0),
-                        e.place.as_deref().unwrap_or_default()
+                        "the events lost {} {} at {}: the counts are incomplete",
+                        l.count, l.what, l.place
                     ));
                 }
             }
-            "lifecycle" if e.phase.as_deref() == Some("observer-degraded") => {
+            EventKind::Lifecycle(l) if l.phase == Phase::ObserverDegraded => {
                 return Err(format!(
                     "observation was degraded ({}): the events have no complete counts",
-                    e.reason.as_deref().unwrap_or("no reason given")
+                    l.reason.as_deref().unwrap_or("no reason given")
                 ));
             }
-            _ => {}
+            EventKind::Lifecycle(_) => {}
         }
     }
     if counted {
         Ok(seen)
     } else {
         Err(
-            "the events have no `syscall` counts from the observer (enforcer run, record or \
+            "the events have no `syscall_count` aggregates from the observer (enforcer run, record or \
              observe write them): nothing says which allowed calls were never made"
                 .into(),
         )
