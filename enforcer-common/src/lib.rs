@@ -16,14 +16,17 @@ pub struct SyscallKey {
 }
 
 /// Counters per `SyscallKey`, per CPU; failed returns are counted by errno in `ERRNOS`.
-/// Also the value of the dense counter array (see `DENSE_CALLS`).
+/// Also the value of the dense counter array (see `DENSE_CALLS`). Each call the workload
+/// makes is counted once, in one of the two: a call is `entered + stopped`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyscallCounts {
-    /// Calls that reached `sys_enter` (seccomp-denied calls never do).
+    /// Calls that reached `sys_enter` (seccomp-denied calls never do); a call the kernel
+    /// restarts after a signal is counted once.
     pub entered: u64,
-    /// Calls that reached `sys_exit`, denied ones included.
-    pub exited: u64,
+    /// Calls whose exit had no entry on their task: stopped before entry by seccomp (or by
+    /// the supervisor's answer). Not a fork child's first return, nor `rt_sigreturn`.
+    pub stopped: u64,
 }
 
 /// Key of the per-CPU error counters: which errno a syscall returned.
@@ -142,14 +145,43 @@ pub const SELECT_NONE: u8 = 0;
 pub const SELECT_MAP: u8 = 1;
 pub const SELECT_ALL: u8 = 2;
 
-/// Arguments of a selected call saved at entry, keyed by thread id, until its exit.
+/// What one task of a watched cgroup is doing, keyed by thread id: the call it entered (so
+/// that its exit is paired with it), and a call a signal interrupted until the workload
+/// sees how it ends (EINTR, or the kernel restarts it).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PendingCall {
+pub struct TaskCall {
+    /// The call in flight, valid while `flags` has `TASK_ENTERED`.
     pub nr: u32,
     pub arch: u32,
+    /// `TASK_*` bits.
+    pub flags: u32,
+    /// `INTERRUPT_*`: where the interrupted call (`int_nr`, `int_arch`) stands.
+    pub interrupt: u32,
+    pub int_nr: u32,
+    pub int_arch: u32,
+    /// `TASK_*` bits of the interrupted call (`TASK_ENTERED`: its entry was counted;
+    /// `TASK_SELECTED`: `int_args` hold its arguments).
+    pub int_flags: u32,
+    pub _pad: u32,
+    /// Arguments of the call in flight, when it is selected for detailed events.
     pub args: [u64; 6],
+    pub int_args: [u64; 6],
 }
+
+/// The task entered `TaskCall::nr` and has not returned from it yet.
+pub const TASK_ENTERED: u32 = 1;
+/// The call is selected for a detailed event and its arguments were saved at entry.
+pub const TASK_SELECTED: u32 = 2;
+
+/// No interrupted call.
+pub const INTERRUPT_NONE: u32 = 0;
+/// A call returned ERESTART*: the task's next call is its restart, or a signal handler's.
+pub const INTERRUPT_PENDING: u32 = 1;
+/// A signal handler runs; its `rt_sigreturn` says whether the call restarts or fails EINTR.
+pub const INTERRUPT_HANDLER: u32 = 2;
+/// The handler returned and the kernel restarts the call: the next entry is that call.
+pub const INTERRUPT_RESTART: u32 = 3;
 
 /// One detailed event of the ring buffer: a selected call, at its exit (or at its entry for
 /// the calls that never return).
@@ -200,8 +232,8 @@ pub const MAX_SYSCALL_KEYS: u32 = 65536;
 pub const MAX_ERRNO_KEYS: u32 = 65536;
 /// Capacity of the detailed-event selection map.
 pub const MAX_SELECTED_KEYS: u32 = 65536;
-/// Threads with a selected call in flight at once.
-pub const MAX_PENDING_CALLS: u32 = 16384;
+/// Threads of the watched cgroups tracked at once (least recently used ones make room).
+pub const MAX_TASKS: u32 = 16384;
 /// Default size of the ring buffer (a power of two, a multiple of the page size).
 pub const RING_BUFFER_BYTES: u32 = 1 << 20;
 
@@ -213,7 +245,8 @@ pub const LOSS_ERRNO_MAP_FULL: u32 = 1;
 pub const LOSS_REGS_UNREADABLE: u32 = 2;
 /// A detailed event found the ring buffer full.
 pub const LOSS_RING_BUFFER_FULL: u32 = 3;
-/// A selected call's entry could not be saved; its event carries the registers at exit.
+/// A call's entry could not be saved in the task map: its exit cannot be paired with it,
+/// and a selected call's event carries the registers at exit.
 pub const LOSS_PENDING_MAP_FULL: u32 = 4;
 /// The task's status (compat bit) could not be read; the call was not counted.
 pub const LOSS_TASK_UNREADABLE: u32 = 5;
@@ -264,7 +297,7 @@ mod pod {
     // SAFETY: as above.
     unsafe impl aya::Pod for super::WatchState {}
     // SAFETY: as above.
-    unsafe impl aya::Pod for super::PendingCall {}
+    unsafe impl aya::Pod for super::TaskCall {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::CallRecord {}
     // SAFETY: as above.

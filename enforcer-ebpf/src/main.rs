@@ -1,6 +1,9 @@
 //! The observer: counts every syscall of the watched cgroups, per cgroup v2 id, syscall and
-//! ABI (native, i386 compat, x32), at entry and at exit. Exit is where seccomp-denied calls
-//! show up (they never reach `sys_enter`), with the errno they returned. Calls selected per
+//! ABI (native, i386 compat, x32), once each. Each exit is paired with the entry of the same
+//! task (`TASKS`): an exit with no entry is a call stopped before entry (seccomp runs before
+//! `sys_enter`), unless it is a fork child's first return or rt_sigreturn's (orig_ax -1).
+//! Interrupted calls (ERESTART*) are counted as the workload sees them: EINTR once the
+//! signal handler returns, or one call when the kernel restarts them. Calls selected per
 //! cgroup also go to a ring buffer as detailed events (pid, tid, comm, arguments, return).
 //!
 //! BTF tracepoints (tp_btf) on raw_syscalls: the verifier knows the types of `struct pt_regs`
@@ -23,12 +26,14 @@ use aya_ebpf::{
 };
 use enforcer_common::{
     ARCH_I386, ARCH_NATIVE, ARCH_X32, CallRecord, DELIVERY_KINDS, DELIVERY_SUBMITTED, DenseBlock,
-    ErrnoKey, LOSS_COUNTS_MAP_FULL, LOSS_ERRNO_MAP_FULL, LOSS_KINDS, LOSS_PENDING_MAP_FULL,
+    ErrnoKey, INTERRUPT_HANDLER, INTERRUPT_NONE, INTERRUPT_PENDING, INTERRUPT_RESTART,
+    LOSS_COUNTS_MAP_FULL, LOSS_ERRNO_MAP_FULL, LOSS_KINDS, LOSS_PENDING_MAP_FULL,
     LOSS_RING_BUFFER_FULL, LOSS_TASK_UNREADABLE, MAX_DENSE_SLOTS, MAX_ERRNO_KEYS,
-    MAX_PENDING_CALLS, MAX_SELECTED_KEYS, MAX_SYSCALL_KEYS, MAX_WATCHED_CGROUPS, NO_DENSE_SLOT,
-    PendingCall, RECORD_ARGS_AT_ENTRY, RECORD_NO_RETURN, RING_BUFFER_BYTES, SELECT_ALL, SELECT_MAP,
-    STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallCounts, SyscallKey, TaskLayout, WATCH_BITMAP_WORDS,
-    WATCH_TABLE_SLOTS, WatchEntry, WatchState, X32_SYSCALL_BIT, dense_index, watch_table_index,
+    MAX_SELECTED_KEYS, MAX_SYSCALL_KEYS, MAX_TASKS, MAX_WATCHED_CGROUPS, NO_DENSE_SLOT,
+    RECORD_ARGS_AT_ENTRY, RECORD_NO_RETURN, RING_BUFFER_BYTES, SELECT_ALL, SELECT_MAP,
+    STATE_ACTIVE, STATE_AWAIT_EXEC, SyscallCounts, SyscallKey, TASK_ENTERED, TASK_SELECTED,
+    TaskCall, TaskLayout, WATCH_BITMAP_WORDS, WATCH_TABLE_SLOTS, WatchEntry, WatchState,
+    X32_SYSCALL_BIT, dense_index, watch_table_index,
 };
 
 /// Which cgroup ids are watched, as a bitmap: for an unwatched cgroup the programs' only
@@ -67,10 +72,11 @@ static ERRNOS: PerCpuHashMap<ErrnoKey, u64> =
 static SELECTED: HashMap<SyscallKey, u8> =
     HashMap::with_max_entries(MAX_SELECTED_KEYS, BPF_F_NO_PREALLOC);
 
-/// Arguments of selected calls in flight, by thread id. LRU: an entry whose exit never came
-/// (a thread killed in an exec by another thread) ages out instead of filling the map.
+/// What each task of the watched cgroups is doing, by thread id (see `TaskCall`): exits are
+/// paired with entries through it. LRU: the entry of a task that died between two calls
+/// ages out instead of filling the map.
 #[map]
-static PENDING: LruHashMap<u32, PendingCall> = LruHashMap::with_max_entries(MAX_PENDING_CALLS, 0);
+static TASKS: LruHashMap<u32, TaskCall> = LruHashMap::with_max_entries(MAX_TASKS, 0);
 
 #[map]
 static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BUFFER_BYTES, 0);
@@ -111,6 +117,12 @@ const I386_ARG_SLOTS: [usize; 6] = [5, 11, 12, 13, 14, 4];
 
 /// Errors are the returns in -4095..=-1 (the kernel's MAX_ERRNO).
 const MAX_ERRNO: i64 = 4095;
+const EINTR: i64 = 4;
+/// The kernel-internal codes of an interrupted call (ERESTARTSYS, ERESTARTNOINTR,
+/// ERESTARTNOHAND, ERESTART_RESTARTBLOCK): the workload sees EINTR or a restart instead.
+const ERESTART_CODES: [i64; 4] = [512, 513, 514, 516];
+/// `key_nr` of orig_ax -1: no syscall (rt_sigreturn's exit, or syscall(-1)).
+const NOT_A_SYSCALL: u32 = u32::MAX;
 
 #[btf_tracepoint(function = "sys_enter")]
 pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
@@ -130,10 +142,18 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     let raw_nr: i64 = ctx.arg(1);
     let arch = arch_of(task, raw_nr);
     let nr = key_nr(raw_nr);
-    count_entry(&watch, cgroup_id, nr, arch);
-    if is_selected(&watch, cgroup_id, nr, arch) {
-        let args = read_args(ctx.arg(0), arch);
-        if never_returns(nr, arch) {
+    if nr == NOT_A_SYSCALL {
+        // syscall(-1): no syscall is made (ENOSYS); its exit is dropped too.
+        return 0;
+    }
+    let tid = current_tid();
+    let selected = is_selected(&watch, cgroup_id, nr, arch);
+    if never_returns(nr, arch) {
+        count_entry(&watch, cgroup_id, nr, arch);
+        // The task ends: nothing of it to pair any more.
+        let _ = TASKS.remove(&tid);
+        if selected {
+            let args = read_args(ctx.arg(0), arch);
             emit(
                 cgroup_id,
                 nr,
@@ -142,18 +162,76 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
                 0,
                 RECORD_ARGS_AT_ENTRY | RECORD_NO_RETURN,
             );
-        } else if PENDING
-            .insert(
-                current_tid(),
-                PendingCall { nr, arch, args },
-                BPF_ANY as u64,
-            )
-            .is_err()
-        {
+        }
+        return 0;
+    }
+    let flags = if selected {
+        TASK_ENTERED | TASK_SELECTED
+    } else {
+        TASK_ENTERED
+    };
+    let Some(t) = TASKS.get_ptr_mut(&tid) else {
+        let mut first = TaskCall {
+            nr,
+            arch,
+            flags,
+            ..TaskCall::default()
+        };
+        if selected {
+            first.args = read_args(ctx.arg(0), arch);
+        }
+        if TASKS.insert(&tid, &first, BPF_ANY as u64).is_err() {
             lose(LOSS_PENDING_MAP_FULL);
         }
+        count_entry(&watch, cgroup_id, nr, arch);
+        return 0;
+    };
+    // SAFETY: this task's entry; only this task's own programs write it, one at a time.
+    let t = unsafe { &mut *t };
+    if resumes_interrupted(t, nr, arch) {
+        // The kernel restarts the interrupted call: still one call of the workload.
+        if t.int_flags & TASK_ENTERED == 0 {
+            count_entry(&watch, cgroup_id, t.int_nr, t.int_arch);
+        }
+        t.nr = t.int_nr;
+        t.arch = t.int_arch;
+        t.flags = TASK_ENTERED | (t.int_flags & TASK_SELECTED);
+        t.args = t.int_args;
+        t.interrupt = INTERRUPT_NONE;
+        return 0;
     }
+    t.nr = nr;
+    t.arch = arch;
+    t.flags = flags;
+    if selected {
+        t.args = read_args(ctx.arg(0), arch);
+    }
+    count_entry(&watch, cgroup_id, nr, arch);
     0
+}
+
+/// Whether the call entering is the restart of the task's interrupted call. A call that
+/// returned ERESTART* is restarted at once when no handler runs (the same call, or
+/// restart_syscall), or after its handler's rt_sigreturn said so; any other call first is
+/// the handler's.
+#[inline(always)]
+fn resumes_interrupted(t: &mut TaskCall, nr: u32, arch: u32) -> bool {
+    match t.interrupt {
+        INTERRUPT_PENDING | INTERRUPT_RESTART
+            if (nr == t.int_nr && arch == t.int_arch) || is_restart_syscall(nr, arch) =>
+        {
+            true
+        }
+        INTERRUPT_PENDING => {
+            t.interrupt = INTERRUPT_HANDLER;
+            false
+        }
+        INTERRUPT_RESTART => {
+            t.interrupt = INTERRUPT_NONE;
+            false
+        }
+        _ => false,
+    }
 }
 
 #[btf_tracepoint(function = "sys_exit")]
@@ -174,6 +252,7 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     let nr = key_nr(raw_nr);
     // SAFETY: a value of the map, valid while this program runs.
     let watch = unsafe { *watch_ptr };
+    let tid = current_tid();
     if watch.state == STATE_AWAIT_EXEC {
         if !(ret == 0 && is_exec(nr, arch)) {
             return 0;
@@ -182,26 +261,137 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
         // SAFETY: as above; only the task that execs is in the cgroup until now.
         unsafe { (*watch_ptr).state = STATE_ACTIVE };
         count_entry(&watch, cgroup_id, nr, arch);
+        known_from_now(tid);
+        return 0;
     } else if watch.state != STATE_ACTIVE {
         return 0;
     }
-    count_exit(&watch, cgroup_id, nr, arch, ret);
-    if is_selected(&watch, cgroup_id, nr, arch) {
-        let tid = current_tid();
-        // SAFETY: a value of the map, copied out before it is removed.
-        let pending = unsafe { PENDING.get(tid).copied() };
-        if pending.is_some() {
-            let _ = PENDING.remove(tid);
+    if ret == 0 && is_fork(nr, arch) {
+        // A fork child's first return (only the child gets 0): not a call of its own.
+        known_from_now(tid);
+        return 0;
+    }
+    let Some(t) = TASKS.get_ptr_mut(&tid) else {
+        // A task not seen since the watch began: whatever it returns from began before.
+        known_from_now(tid);
+        return 0;
+    };
+    // SAFETY: this task's entry; only this task's own programs write it, one at a time.
+    let t = unsafe { &mut *t };
+    if t.flags & TASK_ENTERED != 0 {
+        let flags = t.flags;
+        t.flags = 0;
+        returned(&watch, cgroup_id, t, flags, ret);
+        return 0;
+    }
+    // No entry on this task for this exit.
+    if nr == NOT_A_SYSCALL || (ret == 0 && is_exec(nr, arch)) {
+        // rt_sigreturn or syscall(-1) (orig_ax -1), or an exec by a thread that took the
+        // leader's id (its entry was under its old one): none was stopped.
+        return 0;
+    }
+    let selected = is_selected(&watch, cgroup_id, nr, arch);
+    if is_restart_code(ret) {
+        // Interrupted before entry (while the supervisor decided): its restart or its
+        // EINTR says what became of it.
+        t.interrupt = INTERRUPT_PENDING;
+        t.int_nr = nr;
+        t.int_arch = arch;
+        t.int_flags = if selected { TASK_SELECTED } else { 0 };
+        if selected {
+            t.int_args = read_args(regs, arch);
         }
-        match pending {
-            Some(p) if p.nr == nr && p.arch == arch => {
-                emit(cgroup_id, nr, arch, &p.args, ret, RECORD_ARGS_AT_ENTRY)
-            }
-            // Never entered (seccomp stopped it) or its entry could not be saved.
-            _ => emit(cgroup_id, nr, arch, &read_args(regs, arch), ret, 0),
-        }
+        return 0;
+    }
+    if t.interrupt != INTERRUPT_NONE && t.int_nr == nr && t.int_arch == arch {
+        // The restart of an interrupted call, stopped this time.
+        t.interrupt = INTERRUPT_NONE;
+    }
+    count_stopped(&watch, cgroup_id, nr, arch, ret);
+    if selected {
+        emit(cgroup_id, nr, arch, &read_args(regs, arch), ret, 0);
     }
     0
+}
+
+/// The exit of the call the task entered (`t.nr`, whatever the exit's own number says:
+/// rt_sigreturn exits as -1).
+#[inline(always)]
+fn returned(watch: &WatchState, cgroup_id: u64, t: &mut TaskCall, flags: u32, ret: i64) {
+    let (nr, arch) = (t.nr, t.arch);
+    if is_sigreturn(nr, arch) {
+        // Its "return" is the interrupted context's register: no result of its own.
+        if t.interrupt == INTERRUPT_HANDLER {
+            handler_returned(watch, cgroup_id, t, ret);
+        }
+        if flags & TASK_SELECTED != 0 {
+            emit(
+                cgroup_id,
+                nr,
+                arch,
+                &t.args,
+                0,
+                RECORD_ARGS_AT_ENTRY | RECORD_NO_RETURN,
+            );
+        }
+        return;
+    }
+    if is_restart_code(ret) {
+        // The workload does not see this code: the restart or EINTR comes later.
+        t.interrupt = INTERRUPT_PENDING;
+        t.int_nr = nr;
+        t.int_arch = arch;
+        t.int_flags = TASK_ENTERED | (flags & TASK_SELECTED);
+        t.int_args = t.args;
+        return;
+    }
+    if is_error(ret) {
+        count_errno(cgroup_id, nr, arch, (-ret) as u16);
+    }
+    if flags & TASK_SELECTED != 0 {
+        emit(cgroup_id, nr, arch, &t.args, ret, RECORD_ARGS_AT_ENTRY);
+    }
+}
+
+/// A signal handler returned over an interrupted call: rt_sigreturn gives back the
+/// register the workload resumes with, -EINTR when the call failed, or the call's number
+/// when the kernel restarts it.
+#[inline(always)]
+fn handler_returned(watch: &WatchState, cgroup_id: u64, t: &mut TaskCall, ret: i64) {
+    let (nr, arch) = (t.int_nr, t.int_arch);
+    // i386's sigreturn gives the 32-bit register back zero-extended.
+    let ret = if t.arch == ARCH_I386 {
+        i64::from(ret as i32)
+    } else {
+        ret
+    };
+    if ret == -EINTR {
+        t.interrupt = INTERRUPT_NONE;
+        let entered = t.int_flags & TASK_ENTERED != 0;
+        if entered {
+            count_errno(cgroup_id, nr, arch, EINTR as u16);
+        } else {
+            count_stopped(watch, cgroup_id, nr, arch, ret);
+        }
+        if t.int_flags & TASK_SELECTED != 0 {
+            let at = if entered { RECORD_ARGS_AT_ENTRY } else { 0 };
+            emit(cgroup_id, nr, arch, &t.int_args, ret, at);
+        }
+    } else if ret == i64::from(nr) {
+        t.interrupt = INTERRUPT_RESTART;
+    }
+    // Anything else: the return of a nested handler; the outer one decides.
+}
+
+/// From now on the task's exits are paired with its entries.
+#[inline(always)]
+fn known_from_now(tid: u32) {
+    if TASKS
+        .insert(&tid, &TaskCall::default(), BPF_ANY as u64)
+        .is_err()
+    {
+        lose(LOSS_PENDING_MAP_FULL);
+    }
 }
 
 /// Programs that return at once: attached instead of the two above, they measure what the
@@ -326,6 +516,36 @@ fn never_returns(nr: u32, arch: u32) -> bool {
     }
 }
 
+/// clone, fork, vfork, clone3: a child's first return is one of them, returning 0.
+#[inline(always)]
+fn is_fork(nr: u32, arch: u32) -> bool {
+    match arch {
+        ARCH_I386 => nr == 2 || nr == 120 || nr == 190 || nr == 435,
+        ARCH_X32 => matches!(nr & !X32_SYSCALL_BIT, 56..=58 | 435),
+        _ => matches!(nr, 56..=58 | 435),
+    }
+}
+
+/// sigreturn, rt_sigreturn.
+#[inline(always)]
+fn is_sigreturn(nr: u32, arch: u32) -> bool {
+    match arch {
+        ARCH_I386 => nr == 119 || nr == 173,
+        ARCH_X32 => nr == (513 | X32_SYSCALL_BIT),
+        _ => nr == 15,
+    }
+}
+
+/// restart_syscall: how the kernel resumes an interrupted sleep (ERESTART_RESTARTBLOCK).
+#[inline(always)]
+fn is_restart_syscall(nr: u32, arch: u32) -> bool {
+    match arch {
+        ARCH_I386 => nr == 0,
+        ARCH_X32 => nr == (219 | X32_SYSCALL_BIT),
+        _ => nr == 219,
+    }
+}
+
 #[inline(always)]
 fn is_selected(watch: &WatchState, cgroup_id: u64, nr: u32, arch: u32) -> bool {
     let mode = match arch {
@@ -393,12 +613,23 @@ fn count_entry(watch: &WatchState, cgroup_id: u64, nr: u32, arch: u32) {
     bump(watch, cgroup_id, nr, arch, |c| c.entered += 1);
 }
 
+/// A call whose exit had no entry: stopped before entry, with what it returned.
 #[inline(always)]
-fn count_exit(watch: &WatchState, cgroup_id: u64, nr: u32, arch: u32, ret: i64) {
-    bump(watch, cgroup_id, nr, arch, |c| c.exited += 1);
-    if (-MAX_ERRNO..0).contains(&ret) {
+fn count_stopped(watch: &WatchState, cgroup_id: u64, nr: u32, arch: u32, ret: i64) {
+    bump(watch, cgroup_id, nr, arch, |c| c.stopped += 1);
+    if is_error(ret) {
         count_errno(cgroup_id, nr, arch, (-ret) as u16);
     }
+}
+
+#[inline(always)]
+fn is_error(ret: i64) -> bool {
+    (-MAX_ERRNO..0).contains(&ret)
+}
+
+#[inline(always)]
+fn is_restart_code(ret: i64) -> bool {
+    ERESTART_CODES.contains(&-ret)
 }
 
 /// Counts a call in the cgroup's dense block when it has one and the number fits, else in

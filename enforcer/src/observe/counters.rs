@@ -17,10 +17,12 @@ pub struct SyscallStat {
     pub nr: u32,
     /// `ARCH_*` of the eBPF side.
     pub arch: u32,
-    /// Calls that reached syscall entry (seccomp-denied calls never do).
+    /// Calls that reached syscall entry (seccomp-denied calls never do); a restarted call
+    /// once.
     pub entered: u64,
-    /// Calls that returned, denied ones included.
-    pub exited: u64,
+    /// Calls stopped before entry (by seccomp, or by the supervisor's answer): an exit
+    /// with no entry on its task, fork children's first returns and rt_sigreturn aside.
+    pub stopped: u64,
     /// Failed returns by errno.
     pub errors: BTreeMap<u16, u64>,
 }
@@ -30,9 +32,9 @@ impl SyscallStat {
         self.errors.values().sum()
     }
 
-    /// Calls seen at all: exits, or entries of calls that never return (exit_group).
+    /// Calls the workload made, each once.
     pub fn calls(&self) -> u64 {
-        self.exited.max(self.entered)
+        self.entered + self.stopped
     }
 }
 
@@ -120,7 +122,7 @@ impl Observer {
         for (cgroup_id, arch, nr, counts) in self.dense_counts(&wanted)? {
             let s = stat(&mut stats, (cgroup_id, arch, nr));
             s.entered += counts.entered;
-            s.exited += counts.exited;
+            s.stopped += counts.stopped;
         }
         let counts: PerCpuHashMap<&MapData, SyscallKey, SyscallCounts> =
             PerCpuHashMap::try_from(self.map("COUNTS")?).map_err(map_err("COUNTS"))?;
@@ -131,7 +133,7 @@ impl Observer {
             }
             let s = stat(&mut stats, (key.cgroup_id, key.arch, key.nr));
             s.entered += sum(&values, |c| c.entered);
-            s.exited += sum(&values, |c| c.exited);
+            s.stopped += sum(&values, |c| c.stopped);
         }
         let errnos: PerCpuHashMap<&MapData, ErrnoKey, u64> =
             PerCpuHashMap::try_from(self.map("ERRNOS")?).map_err(map_err("ERRNOS"))?;

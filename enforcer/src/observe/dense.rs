@@ -113,7 +113,7 @@ impl Observer {
                 for block in per_cpu.iter() {
                     let c = block[index as usize];
                     total.entered += c.entered;
-                    total.exited += c.exited;
+                    total.stopped += c.stopped;
                 }
                 if total != SyscallCounts::default() {
                     out.push((cgroup_id, call.0, call.1, total));
@@ -167,8 +167,8 @@ mod tests {
             let s = counts
                 .iter()
                 .find(|s| s.nr == nr && s.arch == ARCH_NATIVE)?;
-            assert_eq!(s.entered, s.exited, "{s:?}");
-            Some(s.exited)
+            assert_eq!(s.stopped, 0, "{s:?}");
+            Some(s.entered)
         };
         /// A child that joins `cg` and calls getppid `n` times.
         fn run_in(cg: &WorkloadCgroup, n: usize) {

@@ -79,18 +79,20 @@ impl Recording {
             runs: 1,
             ..Default::default()
         };
-        for stat in stats.iter().filter(|s| s.calls() > 0) {
+        // What the kernel ran: a call the filter stopped (clone3's ENOSYS while recording, or
+        // the container's own profile under --cgroup) is not allowed by the recording.
+        for stat in stats.iter().filter(|s| s.entered > 0) {
             let arch = profile_arch(stat.arch);
             let Some(name) = profile::syscall_name(stat.nr.into(), arch) else {
                 continue;
             };
             if stat.arch == ARCH_NATIVE {
-                *rec.syscalls.entry(name).or_default() += stat.calls();
+                *rec.syscalls.entry(name).or_default() += stat.entered;
             } else {
                 *(rec.other_abis.entry(crate::events::arch_label(arch)))
                     .or_default()
                     .entry(name)
-                    .or_default() += stat.calls();
+                    .or_default() += stat.entered;
             }
         }
         for name in rec.syscalls.keys().filter(|n| arg_rule(n).is_some()) {
@@ -184,7 +186,7 @@ mod tests {
             nr,
             arch,
             entered: calls,
-            exited: calls,
+            stopped: 0,
             errors: Default::default(),
         }
     }

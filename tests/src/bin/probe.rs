@@ -6,11 +6,18 @@
 //!   getppid COUNT | mount | unshare | keyctl | clone3 | socket FAMILY | personality VALUE
 //!   touch PATH | exit CODE | kill-self SIGNAL
 //!   i386-getpid | x32-getpid | fork | mixed N (src/probe/observer.rs)
+//!   accounting FORKS BAD_CLONES SIGNALS INTERRUPTS | restarted-read | sleep-ms N
+//!   (src/probe/accounting.rs)
+//!   thread | clone-flags FLAGS | clone3-flags FLAGS (src/probe/aliases.rs)
 //!   raw NR A0..A5 | mount-private DIR | status (src/probe/profiles.rs)
 //!   reach parent|PID,... | dumpable (src/probe/reach.rs)
 //!   cgroup-escape ROOT | fds | daemon | umask MODE | create ROUTE PATH MODE (src/probe/contain.rs)
 //! Each call prints `op(args) = ret` or `op(args) = -1 ERRNO (message)`. Numbers take 0o/0x.
 
+#[path = "../probe/accounting.rs"]
+mod probe_accounting;
+#[path = "../probe/aliases.rs"]
+mod probe_aliases;
 #[path = "../probe/contain.rs"]
 mod probe_contain;
 #[path = "../probe/observer.rs"]
@@ -126,6 +133,8 @@ fn main() {
             other => {
                 if !probe_supervisor::run(other, &mut it)
                     && !probe_observer::run(other, &mut it)
+                    && !probe_accounting::run(other, &mut it)
+                    && !probe_aliases::run(other, &mut it)
                     && !probe_profiles::run(other, &mut it)
                     && !probe_reach::run(other, &mut it)
                     && !probe_contain::run(other, &mut it)

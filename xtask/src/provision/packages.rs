@@ -39,4 +39,6 @@ pub const TEST_PACKAGES: &[Package] = &[
     pkg("prometheus", "promtool"),
     // Renders the HTML report as a user sees it (report_html).
     pkg("chromium", "chromium"),
+    // The observer's counts are checked against `strace -f -c` (observe_accounting).
+    pkg("strace", "strace"),
 ];
