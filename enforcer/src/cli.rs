@@ -98,10 +98,23 @@ pub struct RecordArgs {
     /// Write JSON-lines events here ("-" for stdout).
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
+    /// Record a workload that already runs (a container): this cgroup directory (absolute, or
+    /// relative to the cgroup v2 root), instead of launching CMD.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["command", "user"])]
+    pub cgroup: Option<PathBuf>,
+    /// With --cgroup: stop recording after SECS seconds (default: at SIGINT or SIGTERM, or
+    /// when the cgroup is removed).
+    #[arg(long, value_name = "SECS", requires = "cgroup")]
+    pub duration: Option<u64>,
+    #[command(flatten)]
+    pub caps: CapArgs,
+    /// Run CMD as UID[:GID] (numbers or names), as `run --user`.
+    #[arg(long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
     #[command(flatten)]
     pub observe: ObserveArgs,
-    /// The workload and its arguments.
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// The workload and its arguments (unless --cgroup).
+    #[arg(last = true, required_unless_present = "cgroup", value_name = "CMD")]
     pub command: Vec<OsString>,
 }
 

@@ -170,10 +170,7 @@ fn under_allow_all_nothing_is_stopped_and_counts_equal_strace() {
             .all(|e| e["phase"] != "observer-degraded"),
         "{all:?}"
     );
-    for e in all
-        .iter()
-        .filter(|e| e["kind"] == "syscall_count")
-    {
+    for e in all.iter().filter(|e| e["kind"] == "syscall_count") {
         assert!(e["name"].is_string(), "a row without a syscall name: {e}");
         assert_eq!(
             e["count"], e["entered"],

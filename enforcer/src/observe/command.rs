@@ -49,9 +49,9 @@ pub enum ObserveCommandError {
 
 /// A cgroup to watch: its directory and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
-    path: PathBuf,
-    id: u64,
+pub struct Target {
+    pub path: PathBuf,
+    pub id: u64,
 }
 
 pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
@@ -79,7 +79,12 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
         if named.is_empty() {
             all_targets(&root, own.as_deref())
         } else {
-            named.clone()
+            // A named cgroup that was removed is unwatched.
+            named
+                .iter()
+                .filter(|t| t.path.join("cgroup.procs").exists())
+                .cloned()
+                .collect()
         }
     };
     let mut known = BTreeMap::new();
@@ -104,7 +109,7 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
                 _ = &mut deadline => break,
                 _ = tokio::signal::ctrl_c() => break,
                 _ = term.recv() => break,
-                _ = rescan.tick(), if named.is_empty() => {
+                _ = rescan.tick() => {
                     sync_watches(&observation, &sink, &mut known, &root, &spec, scan());
                 }
             }
@@ -112,12 +117,23 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
         Ok::<(), ObserveCommandError>(())
     })?;
     observation.finish();
+    // Their final counts are out: the watches end.
+    for (id, path) in known {
+        sink.emit(&host_workload(id), watch_event(Phase::Unwatch, &path));
+    }
     sink.flush();
     Ok(())
 }
 
+fn host_workload(cgroup_id: u64) -> Workload {
+    Workload {
+        cgroup_id,
+        container: None,
+    }
+}
+
 /// `--cgroup PATH`: absolute, or relative to the v2 root.
-fn named_target(root: &Path, path: &Path) -> Result<Target, ObserveCommandError> {
+pub fn named_target(root: &Path, path: &Path) -> Result<Target, ObserveCommandError> {
     let full = if path.is_absolute() {
         path.to_owned()
     } else {
@@ -172,7 +188,7 @@ fn own_cgroup(root: &Path) -> Option<PathBuf> {
     Some(root.join(rel.trim_start_matches('/')))
 }
 
-fn watch_event(phase: Phase, path: &Path) -> EventKind {
+pub fn watch_event(phase: Phase, path: &Path) -> EventKind {
     EventKind::Lifecycle(LifecycleEvent {
         cgroup: Some(path.display().to_string()),
         ..LifecycleEvent::phase(phase)
@@ -198,12 +214,8 @@ fn sync_watches(
         known.remove(id);
     }
     for (id, path) in gone {
-        let workload = Workload {
-            cgroup_id: id,
-            container: None,
-        };
         match observation.unwatch(id) {
-            Ok(()) => sink.emit(&workload, watch_event(Phase::Unwatch, &path)),
+            Ok(()) => sink.emit(&host_workload(id), watch_event(Phase::Unwatch, &path)),
             Err(e) => tracing::warn!("unwatching cgroup {id}: {e}"),
         }
     }

@@ -51,3 +51,33 @@ pub fn arg_rule(syscall: &str) -> Option<&'static ArgRule> {
 pub fn names() -> Vec<String> {
     ARG_RULES.iter().map(|r| r.syscall.to_owned()).collect()
 }
+
+/// Calls that reach what an argument rule checks without the register it checks, answered
+/// ENOSYS (as Docker's default does) so that the C library falls back to the checked call:
+/// clone3 passes its flags in memory, where seccomp cannot read them; glibc then calls
+/// clone. Both while recording (so that the recording sees the fallback's flags) and in
+/// the generated profile. On x86_64 the other argument rules have no such sibling: socketcall
+/// and the rest are i386 calls, which a recorded profile (native arch only) kills.
+pub const ENOSYS_ALIASES: &[(&str, &str)] = &[("clone3", "clone")];
+
+/// ENOSYS, the errno of [`ENOSYS_ALIASES`].
+pub const ENOSYS: u32 = 38;
+
+/// The profile rule that answers the aliases ENOSYS.
+pub fn enosys_rule() -> serde_json::Value {
+    let names: Vec<&str> = ENOSYS_ALIASES.iter().map(|(alias, _)| *alias).collect();
+    let comment: Vec<String> = ENOSYS_ALIASES
+        .iter()
+        .map(|(alias, checked)| format!("{alias}: ENOSYS, so that the C library calls {checked}, whose arguments the rules check"))
+        .collect();
+    serde_json::json!({
+        "names": names,
+        "action": "SCMP_ACT_ERRNO",
+        "errnoRet": ENOSYS,
+        "comment": comment.join("; "),
+    })
+}
+
+pub fn is_enosys_alias(syscall: &str) -> bool {
+    ENOSYS_ALIASES.iter().any(|(alias, _)| *alias == syscall)
+}

@@ -2,7 +2,7 @@
 //! recorded syscalls of the native architecture allowed, the argument-aware ones only with the
 //! argument values recorded, and the recording itself kept under `x-enforcer-recording`.
 
-use super::args::{MAX_VALUES, Narrowing, arg_rule};
+use super::args::{MAX_VALUES, Narrowing, arg_rule, enosys_rule, is_enosys_alias};
 use super::recording::{ANNOTATION, Recording};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -14,7 +14,7 @@ const LOW_32: u64 = 0xffff_ffff;
 pub fn profile(rec: &Recording) -> Value {
     let mut plain: Vec<&str> = Vec::new();
     let mut narrowed: Vec<Value> = Vec::new();
-    for name in rec.syscalls.keys() {
+    for name in rec.syscalls.keys().filter(|n| !is_enosys_alias(n)) {
         match narrowed_rule(name, rec) {
             Some(rule) => narrowed.push(rule),
             None => plain.push(name),
@@ -26,6 +26,7 @@ pub fn profile(rec: &Recording) -> Value {
         "comment": format!("recorded by enforcer record ({} run(s))", rec.runs),
     })];
     syscalls.extend(narrowed);
+    syscalls.push(enosys_rule());
     json!({
         "defaultAction": "SCMP_ACT_ERRNO",
         "defaultErrnoRet": DEFAULT_ERRNO,

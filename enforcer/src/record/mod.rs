@@ -3,6 +3,7 @@
 //! Docker-format profile that allows what it did and nothing else.
 
 mod args;
+mod existing;
 mod generate;
 mod recording;
 
@@ -12,9 +13,10 @@ pub use recording::{ANNOTATION, ArgValues, Recording, RecordingError};
 use crate::cgroup::{CgroupError, WorkloadCgroup};
 use crate::cli::{OnSupervisorExit, RecordArgs};
 use crate::events::{self, EventSink, Workload};
+use crate::launch::Credentials;
 use crate::launch::{LaunchError, ResolvedCommand};
 use crate::observe::{
-    Delivery, Observation, ObserveError, ObservePlan, Selection, SyscallStat, WatchSpec,
+    Delivery, FinishHook, Observation, ObserveError, ObservePlan, Selection, SyscallStat, WatchSpec,
 };
 use crate::profile::{self, LoadOptions, ProfileError, ResolveContext};
 use crate::run::{EXIT_ENFORCER_FAILED, RunError};
@@ -48,6 +50,8 @@ pub enum RecordError {
     },
     #[error("the observer delivered no counts for the workload's cgroup")]
     NoCounts,
+    #[error("{0}")]
+    Existing(#[from] crate::observe::command::ObserveCommandError),
 }
 
 impl RecordError {
@@ -60,14 +64,24 @@ impl RecordError {
     }
 }
 
-/// A filter that lets everything through, for every x86 ABI (calls of an ABI a filter does
-/// not list would be killed as a bad architecture, which would change what the workload does).
-const ALLOW_ALL: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32","SCMP_ARCH_AARCH64","SCMP_ARCH_ARM"]}"#;
+/// The recording filter: lets everything through, for every x86 ABI (calls of an ABI a
+/// filter does not list would be killed as a bad architecture, which would change what the
+/// workload does), but the calls the generated profile answers ENOSYS, so that what the
+/// workload does instead (clone for clone3) is recorded.
+fn recording_filter() -> String {
+    serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+        "syscalls": [args::enosys_rule()],
+    })
+    .to_string()
+}
 
 /// What the observer hands over at the end of the run.
 type Outcome = Arc<Mutex<Option<(Vec<SyscallStat>, Delivery)>>>;
 
-/// Records the workload and writes the profile; returns the workload's exit code.
+/// Records the workload and writes the profile; returns the workload's exit code (0 for a
+/// workload recorded in its cgroup, which goes on running).
 pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
     // Everything that can be refused is checked before anything starts.
     let previous = args
@@ -78,25 +92,11 @@ pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
     if let Some(out) = &args.output {
         check_writable(out)?;
     }
-    let allow_all = profile::parse_str(
-        ALLOW_ALL,
-        Path::new("<record: allow all>"),
-        &LoadOptions::default(),
-    )?
-    .profile
-    .resolve(&ResolveContext::from_system())?
-    .compile()?;
     // The argument-aware syscalls in detail (their values make the narrower rules), and what
     // --trace names, as events.
     let mut traced = args::names();
     traced.extend(args.observe.trace.iter().cloned());
-    let watch = WatchSpec {
-        from_exec: true,
-        selection: Selection::named(&traced)?,
-    };
-    let cmd = ResolvedCommand::resolve(&args.command).map_err(LaunchError::from)?;
-    let sink = Arc::new(EventSink::open(args.events.as_deref())?);
-
+    let selection = Selection::named(&traced)?;
     let values = Arc::new(Mutex::new(ArgValues::default()));
     let outcome: Outcome = Arc::default();
     let mut plan = ObservePlan::from_args(&args.observe);
@@ -105,41 +105,19 @@ pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
         let values = values.clone();
         Box::new(move |rec| lock(&values).add(rec))
     });
-
-    let cgroup = WorkloadCgroup::create(&format!("record-{}", std::process::id()))?;
-    let workload = Arc::new(Workload {
-        cgroup_id: cgroup.id(),
-        container: None,
-    });
-    plan.on_finish = Some({
-        let (outcome, id) = (outcome.clone(), cgroup.id());
+    let hand_over = |id: u64| -> FinishHook {
+        let outcome = outcome.clone();
         Box::new(move |stats, delivery| {
             *lock(&outcome) = Some((stats.get(&id).cloned().unwrap_or_default(), *delivery));
         })
-    });
-    let started = Observation::start(plan, sink.clone(), workload.clone())
-        .and_then(|o| o.watch(workload.clone(), &watch).map(|()| o));
-    let observation = match started {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = cgroup.remove();
-            return Err(e.into());
-        }
     };
-    let mut config = supervisor::Config::new(Arc::new(policy::builtin()), sink.clone(), workload);
-    config.cgroup = Some(cgroup.path().to_owned());
-    let result = crate::run::supervise(
-        &cmd,
-        &allow_all,
-        &cgroup,
-        Arc::new(config),
-        OnSupervisorExit::Enosys,
-        Some(observation),
-    );
-    if let Err(e) = cgroup.remove() {
-        tracing::warn!("{e}");
-    }
-    let code = result?;
+    let code = match &args.cgroup {
+        Some(path) => {
+            existing::record(path, args, plan, selection, &hand_over)?;
+            0
+        }
+        None => launched(args, plan, selection, &hand_over)?,
+    };
 
     let (stats, delivery) = lock(&outcome).take().ok_or(RecordError::NoCounts)?;
     let complete = delivery.ring_buffer_full == 0 && delivery.submitted == delivery.received;
@@ -164,6 +142,67 @@ pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
     }
     write_profile(args.output.as_deref(), &recording)?;
     Ok(code)
+}
+
+/// `record -- CMD`: launches CMD in a cgroup of its own under the recording filter, with the
+/// credentials `run` would give it, observed from its exec on.
+fn launched(
+    args: &RecordArgs,
+    mut plan: ObservePlan,
+    selection: Selection,
+    hand_over: &dyn Fn(u64) -> FinishHook,
+) -> Result<u8, RecordError> {
+    let credentials = Credentials::docker(
+        &args.caps.cap_add,
+        &args.caps.cap_drop,
+        args.user.as_deref(),
+    )
+    .map_err(LaunchError::from)?;
+    let filter = profile::parse_str(
+        &recording_filter(),
+        Path::new("<record: allow all but clone3>"),
+        &LoadOptions::default(),
+    )?
+    .profile
+    .resolve(&ResolveContext::from_system())?
+    .compile()?;
+    let watch = WatchSpec {
+        from_exec: true,
+        selection,
+    };
+    let cmd = ResolvedCommand::resolve(&args.command)
+        .map_err(LaunchError::from)?
+        .with_credentials(credentials);
+    let sink = Arc::new(EventSink::open(args.events.as_deref())?);
+    let cgroup = WorkloadCgroup::create(&format!("record-{}", std::process::id()))?;
+    let workload = Arc::new(Workload {
+        cgroup_id: cgroup.id(),
+        container: None,
+    });
+    plan.on_finish = Some(hand_over(cgroup.id()));
+    let started = Observation::start(plan, sink.clone(), workload.clone())
+        .and_then(|o| o.watch(workload.clone(), &watch).map(|()| o));
+    let observation = match started {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = cgroup.remove();
+            return Err(e.into());
+        }
+    };
+    let mut config = supervisor::Config::new(Arc::new(policy::builtin()), sink.clone(), workload);
+    config.cgroup = Some(cgroup.path().to_owned());
+    let result = crate::run::supervise(
+        &cmd,
+        &filter,
+        &cgroup,
+        Arc::new(config),
+        OnSupervisorExit::Enosys,
+        Some(observation),
+    );
+    if let Err(e) = cgroup.remove() {
+        tracing::warn!("{e}");
+    }
+    Ok(result?)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

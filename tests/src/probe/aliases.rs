@@ -16,7 +16,10 @@ pub fn run<'a>(op: &str, args: &mut impl Iterator<Item = &'a str>) -> bool {
         }
         "clone-flags" => {
             let flags = num(next());
-            let ret = sys(libc::SYS_clone, &[flags | i64::from(libc::SIGCHLD), 0, 0, 0, 0]);
+            let ret = sys(
+                libc::SYS_clone,
+                &[flags | i64::from(libc::SIGCHLD), 0, 0, 0, 0],
+            );
             reap(ret);
             report(&format!("clone({flags:#x})"), ret);
         }
