@@ -42,7 +42,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Event logs (JSON lines); rotated files too, oldest first: PATH.2 PATH.1 PATH.
+    /// Event logs (JSON lines), rotated files oldest first: PATH.5 .. PATH.1 PATH (rotated
+    /// files that do not exist are skipped, with a note); or a directory: every log in it,
+    /// each with its rotations in order.
     #[arg(required = true, value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
     /// JSON instead of text on stdout.
@@ -88,6 +90,16 @@ pub struct AgentArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("stats_interval", |a| a.help(
+        "Also report syscall counts every SECS seconds in the --events log (always at the end)"
+    )),
+    mut_arg("trace", |a| a.help(
+        "Also write a `syscall_trace` event to the --events log for every call of these \
+         syscalls (repeat or comma-separate); the argument values of clone, socket, \
+         personality, prctl and the chmod family are recorded either way"
+    )),
+)]
 pub struct RecordArgs {
     /// Write the profile here (default: stdout).
     #[arg(long, value_name = "FILE")]
@@ -119,6 +131,15 @@ pub struct RecordArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("stats_interval", |a| a.help(
+        "Report syscall counts every SECS seconds [default: 10]"
+    )),
+    mut_arg("trace", |a| a.help(
+        "A `syscall_trace` event for every call of these syscalls in the watched cgroups \
+         (repeat or comma-separate)"
+    )),
+)]
 pub struct ObserveCommandArgs {
     /// A cgroup directory (absolute, or relative to the cgroup v2 root); repeatable.
     #[arg(long = "cgroup", value_name = "PATH")]
@@ -136,6 +157,13 @@ pub struct ObserveCommandArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("trace", |a| a.help(
+        "A `syscall_trace` event for every call of these syscalls (repeat or \
+         comma-separate); default: every call the profile may refuse or notify"
+    )),
+    after_help = RUN_AFTER_HELP,
+)]
 pub struct RunArgs {
     /// Docker/OCI seccomp profile; default: Docker's default with the chmod family notified.
     #[arg(long, value_name = "FILE")]
@@ -165,8 +193,7 @@ pub struct RunArgs {
     /// Name of the workload's cgroup (created under <cgroup v2 root>/enforcer/).
     #[arg(long, value_name = "NAME")]
     pub cgroup: Option<String>,
-    /// Accept profiles that name syscalls no table knows (they are skipped, with a warning).
-    #[arg(long)]
+    #[arg(long, help = ALLOW_UNKNOWN_SYSCALLS)]
     pub allow_unknown_syscalls: bool,
     #[command(flatten)]
     pub caps: CapArgs,
@@ -178,10 +205,32 @@ pub struct RunArgs {
     pub observe: ObserveArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
-    /// The workload and its arguments.
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// The workload and its arguments (after `--` when they start with a dash).
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<OsString>,
 }
+
+/// `--allow-unknown-syscalls`, wherever a profile is read.
+const ALLOW_UNKNOWN_SYSCALLS: &str = "Accept a profile that names syscalls no syscall table \
+    knows (typos, or calls newer than this enforcer): they are skipped with a warning instead \
+    of refused";
+
+const RUN_AFTER_HELP: &str = "\
+Exit status (as `docker run`):
+  N        the workload's exit status
+  128+N    the workload was killed by signal N
+  125      the enforcer failed: bad profile, policy or option, filter not installed, ...
+           (nothing was launched when the input was bad)
+  126      CMD cannot be executed
+  127      CMD not found
+
+Environment:
+  RUST_LOG  what the enforcer logs on stderr (default: warn), e.g. RUST_LOG=info or
+            RUST_LOG=enforcer=debug; the event log (--events) is separate
+
+Examples:
+  enforcer run -- sh -c 'chmod 4755 /tmp/f'
+  enforcer run --profile app.json --mode audit --events events.jsonl ./app --port 80";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnSupervisorExit {
@@ -192,12 +241,10 @@ pub enum OnSupervisorExit {
 /// How the eBPF observer reports (run, record, observe).
 #[derive(Debug, Clone, Args)]
 pub struct ObserveArgs {
-    /// Also report syscall counts every SECS seconds (cumulative; always at the end;
-    /// observe: every 10 s by default).
+    /// Also report syscall counts every SECS seconds (always at the end).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub stats_interval: Option<u64>,
-    /// Detailed `syscall` events for these syscalls (repeat or comma-separate); default for
-    /// run: every call the profile may refuse or notify.
+    /// A `syscall_trace` event for every call of these syscalls (repeat or comma-separate).
     #[arg(long = "trace", value_name = "SYSCALL", value_delimiter = ',')]
     pub trace: Vec<String>,
     /// Size of the eBPF ring buffer of detailed events (a power of two >= 4096).
@@ -234,18 +281,20 @@ pub enum ProfileCommand {
     /// Validate profiles: parse, resolve for this host, compile and lint, without running
     /// anything. Lints are warnings (exit 0) unless --strict.
     Check {
+        /// Docker/OCI seccomp profiles, or OCI config.json files (their linux.seccomp).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Fail (exit 125) on any warning or lint.
         #[arg(long)]
         strict: bool,
-        #[arg(long)]
+        #[arg(long, help = ALLOW_UNKNOWN_SYSCALLS)]
         allow_unknown_syscalls: bool,
         #[command(flatten)]
         caps: CapArgs,
     },
     /// What the profile does with every syscall of this arch, and which entry says so.
     Explain {
+        /// A Docker/OCI seccomp profile, or an OCI config.json (its linux.seccomp).
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Only this syscall; repeatable.
@@ -254,30 +303,35 @@ pub enum ProfileCommand {
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,
-        #[arg(long)]
+        #[arg(long, help = ALLOW_UNKNOWN_SYSCALLS)]
         allow_unknown_syscalls: bool,
         #[command(flatten)]
         caps: CapArgs,
     },
     /// What changes from OLD to NEW, per syscall; exit 1 when they differ, as diff(1).
     Diff {
+        /// The profile before the change (a seccomp profile or an OCI config.json).
         #[arg(value_name = "OLD")]
         old: PathBuf,
+        /// The profile after the change.
         #[arg(value_name = "NEW")]
         new: PathBuf,
-        #[arg(long)]
+        #[arg(long, help = ALLOW_UNKNOWN_SYSCALLS)]
         allow_unknown_syscalls: bool,
         #[command(flatten)]
         caps: CapArgs,
     },
     /// The smallest change to PROFILE that lets through every call the events show it
     /// stopping (would-deny in audit mode, seccomp denials in enforce mode): a new profile,
-    /// and the change in the words of `profile diff`.
+    /// and the change in the words of `profile diff`. clone, socket, personality, prctl and
+    /// the chmod family are allowed only for the argument values seen, as `record` writes
+    /// them; other syscalls by name.
     Suggest(SuggestArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct SuggestArgs {
+    /// The profile the events were recorded under (a seccomp profile or an OCI config.json).
     #[arg(long, value_name = "FILE")]
     pub profile: PathBuf,
     /// Event logs of the workload running under PROFILE (audit or enforce mode).
@@ -286,15 +340,46 @@ pub struct SuggestArgs {
     /// Write the new profile here (default: stdout; the change goes to stderr).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Also remove allowed syscalls the workload never made (needs the observer's `syscall`
-    /// counts in the events, complete: no losses, observation not degraded).
+    /// Also remove allowed syscalls the workload never made (needs the observer's
+    /// `syscall_count` events, complete: no losses, observation not degraded). Conditions are
+    /// left as they are; the calls added get them as without --tighten.
     #[arg(long)]
     pub tighten: bool,
     /// Only the events of this workload: a container name or id, or a cgroup id.
     #[arg(long, value_name = "NAME|ID")]
     pub workload: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = ALLOW_UNKNOWN_SYSCALLS)]
     pub allow_unknown_syscalls: bool,
     #[command(flatten)]
     pub caps: CapArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every argument a user can see says what it is for.
+    #[test]
+    fn every_visible_argument_has_a_description() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if !arg.is_hide_set()
+                    && !["help", "version"].contains(&id)
+                    && arg.get_help().is_none()
+                {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let mut cli = Cli::command();
+        cli.build();
+        walk(&cli, "enforcer", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
+    }
 }

@@ -28,7 +28,10 @@ fn wait_for_phase(events: &Path, phase: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let text = std::fs::read_to_string(events).unwrap_or_default();
-        if text.lines().any(|l| l.contains(&format!("\"phase\":\"{phase}\""))) {
+        if text
+            .lines()
+            .any(|l| l.contains(&format!("\"phase\":\"{phase}\"")))
+        {
             return;
         }
         assert!(Instant::now() < deadline, "no {phase} event: {text}");
@@ -51,7 +54,10 @@ fn run_in(cg: &Path, args: &str) {
         cg.display(),
         probe_bin().display()
     );
-    let out = Command::new("/bin/sh").args(["-c", &script]).output().unwrap();
+    let out = Command::new("/bin/sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -77,7 +83,10 @@ fn record_cgroup_records_a_running_workload_until_its_cgroup_is_removed() {
     let started = Instant::now();
     let status = recorder.wait().unwrap();
     assert!(status.success(), "record --cgroup: {status}");
-    assert!(started.elapsed() < Duration::from_secs(20), "did not stop at removal");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "did not stop at removal"
+    );
     assert!(phases(&events).contains(&"unwatch".to_owned()));
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&profile).unwrap()).unwrap();
     let rec = &json["x-enforcer-recording"];

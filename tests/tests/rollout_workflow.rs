@@ -78,13 +78,16 @@ fn a_call_missing_from_the_recording_is_found_reported_suggested_and_then_runs()
         "{text}"
     );
 
-    // The suggestion adds exactly that call.
+    // The suggestion adds exactly that call, as narrow as `record` would: this family only.
     let suggested = s.path("suggested.json");
     let (code, diff, err) = suggest(&profile, &audit, &suggested, &[]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(diff.len(), 1, "{diff:?}");
     assert!(
-        diff[0].starts_with("socket: was denied (EPERM, default), now allowed by $.syscalls["),
+        diff[0].starts_with(
+            "socket: was denied (EPERM, default), now allowed when arg0 & 0xffffffff == 0x1 by \
+             $.syscalls["
+        ),
         "{diff:?}"
     );
     let (old, new) = (load(&profile), load(&suggested));
@@ -101,6 +104,11 @@ fn a_call_missing_from_the_recording_is_found_reported_suggested_and_then_runs()
     assert_eq!(
         new_rules.last().unwrap()["names"],
         serde_json::json!(["socket"])
+    );
+    assert_eq!(
+        new_rules.last().unwrap()["args"],
+        serde_json::json!([{"index": 0, "value": 0xffff_ffffu64, "valueTwo": 1, "op": "SCMP_CMP_MASKED_EQ"}]),
+        "the rule record writes for the family seen"
     );
     let check = enforcer(&["profile", "check", suggested.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
@@ -140,6 +148,19 @@ fn a_call_missing_from_the_recording_is_found_reported_suggested_and_then_runs()
     assert_eq!(
         socket["count"], socket["entered"],
         "a call was stopped: {socket}"
+    );
+    // Another family is still refused.
+    let other = run_mode(
+        &suggested,
+        "enforce",
+        &cgroup_name("rollout-other"),
+        &s.path("other.jsonl"),
+        &["socket", "2"],
+    );
+    assert!(
+        stdout(&other).contains("socket(2, SOCK_STREAM, 0) = -1 EPERM"),
+        "{}",
+        stdout(&other)
     );
 }
 

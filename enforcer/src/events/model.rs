@@ -311,6 +311,7 @@ words!(Phase {
     AgentAttach => "agent-attach",
     AgentDetach => "agent-detach",
     AgentReject => "agent-reject",
+    Continued => "continued",
 });
 
 /// A step in the life of a workload, the agent's hold on a container, or the observer.
@@ -340,6 +341,9 @@ pub enum Phase {
     /// `enforcer agent` refused a connection (`reason`: what was wrong; `container` when the
     /// state said).
     AgentReject,
+    /// The first lines of a rotated-to log file: a workload still running, with the fields of
+    /// its `start`, `watch` or `agent-attach` (which are in an older file).
+    Continued,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -111,7 +111,7 @@ mod tests {
         .unwrap();
         let workload = Workload::default();
         for i in 0..200 {
-            let mut event = LifecycleEvent::phase(Phase::Start);
+            let mut event = LifecycleEvent::phase(Phase::ObserverDegraded);
             event.pid = Some(i);
             sink.emit(&workload, EventKind::Lifecycle(event));
         }
@@ -141,6 +141,82 @@ mod tests {
         // The newest lines, in order, with nothing missing between them.
         let first = pids[0];
         assert_eq!(pids, (first..200).collect::<Vec<_>>());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn every_rotated_file_begins_with_who_is_still_running() {
+        let dir = tempfile_dir().join("continued");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("events.jsonl");
+        let rotation = Rotation {
+            max_bytes: 2000,
+            keep: 100,
+        };
+        let options = SinkOptions {
+            rotation: Some(rotation),
+            ..SinkOptions::default()
+        };
+        let sink = EventSink::open_with(Some(&path), options).unwrap();
+        let (a, b) = (
+            Workload {
+                cgroup_id: 1,
+                container: None,
+            },
+            Workload {
+                cgroup_id: 2,
+                container: None,
+            },
+        );
+        let start = |name: &str| {
+            EventKind::Lifecycle(LifecycleEvent {
+                command: Some(vec![name.to_string()]),
+                cgroup: Some(format!("/sys/fs/cgroup/{name}")),
+                ..LifecycleEvent::phase(Phase::Start)
+            })
+        };
+        sink.emit(&a, start("a"));
+        sink.emit(&b, start("b"));
+        let noise = |w: &Workload, n: usize| {
+            for _ in 0..n {
+                sink.emit(
+                    w,
+                    EventKind::Lifecycle(LifecycleEvent::phase(Phase::ObserverDegraded)),
+                );
+            }
+        };
+        noise(&a, 100);
+        sink.emit(&b, EventKind::Lifecycle(LifecycleEvent::phase(Phase::Exit)));
+        noise(&a, 100);
+        drop(sink);
+        let files: Vec<PathBuf> = (1..100)
+            .map(|n| rotated_path(&path, n))
+            .take_while(|p| p.exists())
+            .collect();
+        assert!(files.len() >= 4, "{} rotations", files.len());
+        let mut b_continued = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            let heads: Vec<serde_json::Value> = (text.lines())
+                .map(|l| serde_json::from_str(l).unwrap())
+                .take_while(|v: &serde_json::Value| v["phase"] == "continued")
+                .collect();
+            let oldest = file == files.last().unwrap();
+            assert!(
+                oldest
+                    || heads.iter().any(|v| v["cgroup_id"] == 1
+                        && v["command"][0] == "a"
+                        && v["cgroup"] == "/sys/fs/cgroup/a"),
+                "{}: {text}",
+                file.display()
+            );
+            b_continued += heads.iter().filter(|v| v["cgroup_id"] == 2).count();
+        }
+        // b ended a hundred lines in: only the files begun before its exit name it.
+        assert!(
+            b_continued > 0 && b_continued < files.len() - 1,
+            "{b_continued}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

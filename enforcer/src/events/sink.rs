@@ -8,10 +8,14 @@
 //!
 //! An [`EventObserver`] (the metrics) sees exactly the events that go to the log: those
 //! queued, and the writer's own `lost` reports; a dropped event is seen only as part of its
-//! `lost` count. With [`Rotation`] the file is rotated by size between lines (rotate.rs).
+//! `lost` count. With [`Rotation`] the file is rotated by size between lines (rotate.rs), and
+//! each new file begins with a `continued` lifecycle event per workload still running, so that
+//! a workload whose `start` (or `watch`, `agent-attach`) rotated away keeps its name.
 
 use super::rotate::{Rotation, Rotator};
-use super::{EventKind, LostEvent, LostPlace, LostWhat, SchemaVersion, Workload};
+use super::{
+    EventKind, LifecycleEvent, LostEvent, LostPlace, LostWhat, Phase, SchemaVersion, Workload,
+};
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
@@ -35,9 +39,42 @@ pub struct SinkError {
 }
 
 enum Message {
-    Line(Vec<u8>),
+    /// A line, and the rare lifecycle line's identity (boxed: the queue holds thousands).
+    Line(Vec<u8>, Option<Box<Identity>>),
     /// Write what is queued and the pending drop counts, then answer.
     Flush(mpsc::Sender<()>),
+}
+
+/// How a line changes the workloads whose identity heads each rotated file.
+enum Identity {
+    /// A start, watch or agent-attach: what the `continued` events repeat.
+    Opens(Workload, LifecycleEvent),
+    /// An exit, unwatch or agent-detach.
+    Closes(Workload),
+}
+
+impl Identity {
+    fn of(workload: &Workload, kind: &EventKind) -> Option<Self> {
+        let EventKind::Lifecycle(l) = kind else {
+            return None;
+        };
+        match l.phase {
+            Phase::Start | Phase::Watch | Phase::AgentAttach => {
+                Some(Self::Opens(workload.clone(), l.clone()))
+            }
+            Phase::Exit | Phase::Unwatch | Phase::AgentDetach => {
+                Some(Self::Closes(workload.clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Which workload an identity is about: its cgroup and container.
+type IdentityKey = (u64, Option<String>);
+
+fn identity_key(w: &Workload) -> IdentityKey {
+    (w.cgroup_id, w.container.as_ref().map(|c| c.id.clone()))
 }
 
 /// Drops not yet reported, per workload.
@@ -156,6 +193,7 @@ impl EventSink {
                     rotator,
                     observer: observer.clone(),
                     depth: depth.clone(),
+                    running: BTreeMap::new(),
                 };
                 let handle = std::thread::Builder::new()
                     .name("event-writer".into())
@@ -188,14 +226,15 @@ impl EventSink {
             return;
         };
         let line = serialize(&self.host, workload, &kind);
+        let message = Message::Line(line, Identity::of(workload, &kind).map(Box::new));
         // Counted before the send, so the writer never takes a line the count lacks.
         self.depth.fetch_add(1, Ordering::Relaxed);
         let sent = if self.finishing.load(Ordering::Relaxed) {
             queue
-                .send(Message::Line(line))
+                .send(message)
                 .map_err(|e| TrySendError::Disconnected(e.0))
         } else {
-            queue.try_send(Message::Line(line))
+            queue.try_send(message)
         };
         match sent {
             Ok(()) => self.observed(workload, &kind),
@@ -293,6 +332,10 @@ struct Writer {
     rotator: Option<Rotator>,
     observer: Option<Arc<dyn EventObserver>>,
     depth: Arc<AtomicUsize>,
+    /// Workloads started (watched, attached) and not ended yet, as of the lines written:
+    /// each rotated file begins with their identity. The count is of starts not yet ended
+    /// (an agent sees a container once per `runc exec`).
+    running: BTreeMap<IdentityKey, (Workload, LifecycleEvent, usize)>,
 }
 
 impl Writer {
@@ -313,9 +356,10 @@ impl Writer {
                 Err(TryRecvError::Disconnected) => break,
             };
             match message {
-                Message::Line(line) => {
+                Message::Line(line, identity) => {
                     self.depth.fetch_sub(1, Ordering::Relaxed);
-                    self.write(&line)
+                    self.write(&line);
+                    self.track(identity);
                 }
                 Message::Flush(ack) => {
                     self.report_drops();
@@ -343,16 +387,63 @@ impl Writer {
         }
     }
 
+    fn track(&mut self, identity: Option<Box<Identity>>) {
+        match identity.map(|i| *i) {
+            Some(Identity::Opens(workload, event)) => {
+                let entry = self
+                    .running
+                    .entry(identity_key(&workload))
+                    .or_insert_with(|| (workload.clone(), event.clone(), 0));
+                *entry = (workload, event, entry.2 + 1);
+            }
+            Some(Identity::Closes(workload)) => {
+                let key = identity_key(&workload);
+                if let Some(entry) = self.running.get_mut(&key) {
+                    entry.2 -= 1;
+                    if entry.2 == 0 {
+                        self.running.remove(&key);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
     fn write(&mut self, line: &[u8]) {
         if let Some(rotator) = &mut self.rotator
             && rotator.due(line.len())
         {
             // Between lines, after everything before this one is in the old file.
             match self.out.flush().and_then(|()| rotator.rotate()) {
-                Ok(file) => *self.out.get_mut() = Box::new(file),
+                Ok(file) => {
+                    *self.out.get_mut() = Box::new(file);
+                    self.continued();
+                }
                 Err(e) => self.fail(e),
             }
         }
+        self.write_line(line);
+    }
+
+    /// The first lines of a fresh file: who is still running, with the fields of the event
+    /// that began it.
+    fn continued(&mut self) {
+        let running: Vec<(Workload, LifecycleEvent)> = (self.running.values())
+            .map(|(w, e, _)| (w.clone(), e.clone()))
+            .collect();
+        for (workload, event) in running {
+            let kind = EventKind::Lifecycle(LifecycleEvent {
+                phase: Phase::Continued,
+                ..event
+            });
+            self.write_line(&serialize(&self.host, &workload, &kind));
+            if let Some(observer) = &self.observer {
+                observer.observe(&workload, &kind);
+            }
+        }
+    }
+
+    fn write_line(&mut self, line: &[u8]) {
         match self.out.write_all(line) {
             Ok(()) => {
                 if let Some(rotator) = &mut self.rotator {

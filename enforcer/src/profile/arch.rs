@@ -141,6 +141,11 @@ impl Arch {
             .expect("every Arch has a row in TABLE")
     }
 
+    /// Every `SCMP_ARCH_*` name.
+    pub fn scmp_names() -> impl Iterator<Item = &'static str> {
+        TABLE.iter().map(|row| row.1)
+    }
+
     /// Parses a `SCMP_ARCH_*` name.
     pub fn from_scmp_name(name: &str) -> Option<Self> {
         TABLE.iter().find(|row| row.1 == name).map(|row| row.0)

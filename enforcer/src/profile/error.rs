@@ -2,6 +2,7 @@
 //! the failing value, so that `enforcer` can report a bad profile before anything runs.
 
 use super::arch::Arch;
+use super::nearest::did_you_mean;
 use super::types::Action;
 use std::fmt;
 use std::path::PathBuf;
@@ -108,11 +109,11 @@ pub enum Problem {
     NameAndNames,
     #[error("both \"architectures\" and \"archMap\" are set; use one")]
     ArchitecturesAndArchMap,
-    #[error("unknown action {0:?}")]
+    #[error("unknown action {0:?}{hint}", hint = did_you_mean(.0, super::types::ACTION_NAMES))]
     UnknownAction(String),
-    #[error("unknown comparison operator {0:?}")]
+    #[error("unknown comparison operator {0:?}{hint}", hint = did_you_mean(.0, super::types::CmpOp::NAMES))]
     UnknownOp(String),
-    #[error("unknown architecture {0:?}")]
+    #[error("unknown architecture {0:?}{hint}", hint = did_you_mean(.0, Arch::scmp_names()))]
     UnknownArch(String),
     #[error("unknown architecture {name:?}{hint}")]
     UnknownDockerArch { name: String, hint: String },
@@ -122,7 +123,10 @@ pub enum Problem {
     UnknownCapability(String),
     #[error("unknown errno {0:?}")]
     UnknownErrno(String),
-    #[error("unknown syscall {0:?}")]
+    #[error(
+        "unknown syscall {0:?}: no syscall table knows it (a typo, or newer than this \
+         enforcer); --allow-unknown-syscalls skips such names with a warning"
+    )]
     UnknownSyscall(String),
     #[error("empty syscall name")]
     EmptySyscallName,

@@ -25,6 +25,7 @@ mod lint;
 mod load;
 mod model;
 mod names;
+mod nearest;
 mod precedence;
 mod resolve;
 mod types;

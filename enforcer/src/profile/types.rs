@@ -28,6 +28,19 @@ pub(crate) const DEFAULT_ERRNO: u32 = libc::EPERM as u32;
 /// them at 4095 anyway, so the call still fails with an errno no program knows.
 pub(crate) const LIBSECCOMP_MAX_ERRNO: u32 = 4094;
 
+/// Every `SCMP_ACT_*` name [`Action::parse`] takes.
+pub(crate) const ACTION_NAMES: [&str; 9] = [
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_TRAP",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_NOTIFY",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_LOG",
+    "SCMP_ACT_ALLOW",
+];
+
 impl Action {
     /// Parses a `SCMP_ACT_*` name; `data` is errnoRet, already checked to be allowed here.
     pub(crate) fn parse(name: &str, data: Option<u32>) -> Option<Self> {
@@ -112,6 +125,13 @@ pub enum CmpOp {
     Gt,
     /// `(arg & value) == valueTwo`.
     MaskedEq,
+}
+
+impl CmpOp {
+    /// Every `SCMP_CMP_*` name.
+    pub const NAMES: [&'static str; 7] = [
+        OPS[0].1, OPS[1].1, OPS[2].1, OPS[3].1, OPS[4].1, OPS[5].1, OPS[6].1,
+    ];
 }
 
 const OPS: [(CmpOp, &str, &str); 7] = [

@@ -1,9 +1,11 @@
 //! `enforcer profile suggest --profile P --events E... [--output FILE] [--tighten]`: the
 //! smallest change to P that lets through every call the events show P stopping, as a new
 //! profile (P's own JSON with entries added or narrowed) and the change in the words of
-//! `profile diff`. A syscall P refuses whatever its arguments gets a plain allow; one P decides
-//! on its arguments gets an allow for exactly the argument values seen, compared the way P
-//! compares them. With --tighten, allowed syscalls the workload never made are taken out.
+//! `profile diff`. A syscall P refuses whatever its arguments gets an allow: a plain one, or for
+//! the argument-aware syscalls of `record` (clone, socket, personality, prctl, the chmod
+//! family) the rule `record` would write for the argument values seen; one P decides on its
+//! arguments gets an allow for exactly the argument values seen, compared the way P compares
+//! them. With --tighten, allowed syscalls the workload never made are taken out.
 
 mod edit;
 mod stopped;
@@ -11,6 +13,7 @@ mod stopped;
 use super::{CommandError, context, fail};
 use crate::cli::SuggestArgs;
 use crate::profile::{self, Arch, ArgCond, CmpOp, LoadOptions, Origin, ResolvedProfile, lets_run};
+use crate::record;
 use crate::report::{self, LogEvent, ReadError};
 use edit::{ProfileJson, entry_index};
 use serde_json::{Value, json};
@@ -60,7 +63,8 @@ fn suggest(args: &SuggestArgs) -> Result<(), SuggestError> {
     };
     let loaded = profile::load_file(&args.profile, &opts).map_err(CommandError::from)?;
     let old = loaded.profile.resolve(&ctx).map_err(CommandError::from)?;
-    let events = workload_events(report::read_all(&args.events)?, args.workload.as_deref())?;
+    let (_, events) = report::read_logs(&args.events)?;
+    let events = workload_events(events, args.workload.as_deref())?;
     let seen = match args.tighten {
         true => Some(stopped::seen(&events).map_err(SuggestError::Tighten)?),
         false => None,
@@ -92,7 +96,18 @@ fn suggest(args: &SuggestArgs) -> Result<(), SuggestError> {
             {
                 json.remove_name(index, name);
             }
-            plain.push(name.clone());
+            match as_recorded(name, calls, &findings) {
+                Some(entry) => json.push(entry),
+                None => {
+                    if record::arg_rule(name).is_some() && calls.iter().any(|c| c.args.is_none()) {
+                        notes.insert(format!(
+                            "{name}: allowed whatever its arguments, since the events lack them: \
+                             run with --trace {name} for a rule on the values it uses"
+                        ));
+                    }
+                    plain.push(name.clone());
+                }
+            }
             continue;
         }
         let compared: Vec<&ArgCond> = conditional.iter().flat_map(|b| &b.conditions).collect();
@@ -182,6 +197,20 @@ fn workload_events(
         .filter(|e| keys.contains(report::workload_key(e).as_str()))
         .cloned()
         .collect())
+}
+
+/// The entry `record` would write for an argument-aware syscall with the values of `calls`,
+/// when every call's arguments are known and the rule is narrower than the name.
+fn as_recorded(name: &str, calls: &BTreeSet<StoppedCall>, findings: &Findings) -> Option<Value> {
+    let index = usize::from(record::arg_rule(name)?.index);
+    let values: BTreeSet<u64> = (calls.iter())
+        .map(|c| c.args.map(|a| a[index]))
+        .collect::<Option<_>>()?;
+    let mut entry = record::rule_for_values(name, &values)?;
+    let what = entry["comment"].as_str().unwrap_or_default();
+    let what = what.trim_end_matches(" (recorded)").to_string();
+    entry["comment"] = comment(findings, name, &format!("as record writes it: {what}")).into();
+    Some(entry)
 }
 
 /// Conditions matching exactly `args` on every argument the profile compares, the way it

@@ -39,11 +39,16 @@ pub fn profile(rec: &Recording) -> Value {
 /// The rule of an argument-aware syscall whose values are all known, when it is narrower than
 /// allowing the name.
 fn narrowed_rule(name: &str, rec: &Recording) -> Option<Value> {
-    let rule = arg_rule(name)?;
     if rec.incomplete.contains(name) {
         return None;
     }
-    let values = rec.args.get(name)?;
+    rule_for_values(name, rec.args.get(name)?)
+}
+
+/// The entry that allows argument-aware syscall `name` for the argument values seen only (as
+/// `record` writes it, `profile suggest` too), when that is narrower than allowing the name.
+pub fn rule_for_values(name: &str, values: &BTreeSet<u64>) -> Option<Value> {
+    let rule = arg_rule(name)?;
     let index = rule.index;
     let (args, comment) = match rule.narrowing {
         Narrowing::OneOf => {

@@ -7,7 +7,8 @@ mod existing;
 mod generate;
 mod recording;
 
-pub use generate::profile as generate_profile;
+pub use args::arg_rule;
+pub use generate::{profile as generate_profile, rule_for_values};
 pub use recording::{ANNOTATION, ArgValues, Recording, RecordingError};
 
 use crate::cgroup::{CgroupError, WorkloadCgroup};

@@ -9,7 +9,7 @@ mod svg;
 mod text;
 
 pub use model::{Report, WorkloadReport, build, workload_key};
-pub use read::{LogEvent, ReadError, read_all};
+pub use read::{LogEvent, ReadError, read_logs};
 
 use crate::cli::ReportArgs;
 use std::path::PathBuf;
@@ -26,10 +26,10 @@ pub enum ReportError {
     },
 }
 
-/// Reads the logs and builds the report.
+/// Reads the logs (see [`read_logs`]) and builds the report.
 pub fn from_files(paths: &[PathBuf]) -> Result<Report, ReadError> {
-    let events = read_all(paths)?;
-    let names = paths.iter().map(|p| p.display().to_string()).collect();
+    let (files, events) = read_logs(paths)?;
+    let names = files.iter().map(|p| p.display().to_string()).collect();
     Ok(build(names, &events))
 }
 

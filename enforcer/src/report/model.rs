@@ -300,7 +300,7 @@ impl Builder {
     fn lifecycle(&mut self, l: &LifecycleEvent, e: &LogEvent) {
         let r = &mut self.report;
         match l.phase {
-            Phase::Start | Phase::Watch => {
+            Phase::Start | Phase::Watch | Phase::Continued => {
                 if r.cgroup.is_none() {
                     r.cgroup = l.cgroup.clone();
                 }

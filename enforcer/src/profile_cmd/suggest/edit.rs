@@ -57,6 +57,11 @@ impl ProfileJson {
         if !args.is_empty() {
             entry["args"] = Value::Array(args);
         }
+        self.push(entry);
+    }
+
+    /// Appends `entry` as it is.
+    pub fn push(&mut self, entry: Value) {
         self.entries().push(entry);
     }
 
