@@ -11,6 +11,9 @@
 /// The chmod family: every way to change a file's mode.
 pub const CHMOD: &[&str] = &["chmod", "fchmod", "fchmodat", "fchmodat2"];
 
+/// The mkdir family.
+pub const MKDIR: &[&str] = &["mkdir", "mkdirat"];
+
 /// `name` → members.
 pub const FAMILIES: &[(&str, &[&str])] = &[
     ("chmod", CHMOD),
@@ -40,7 +43,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
     ("rename", &["rename", "renameat", "renameat2"]),
     ("link", &["link", "linkat"]),
     ("symlink", &["symlink", "symlinkat"]),
-    ("mkdir", &["mkdir", "mkdirat"]),
+    ("mkdir", MKDIR),
     ("mknod", &["mknod", "mknodat"]),
     ("readlink", &["readlink", "readlinkat"]),
     (

@@ -14,7 +14,7 @@ pub fn builtin() -> Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Action, FactError, Facts, Identity};
+    use crate::policy::{Action, FactError, Facts, FileFact, Identity};
 
     /// Facts for register-only decisions: asking for memory or identity is a test failure.
     struct NoFacts;
@@ -22,7 +22,7 @@ mod tests {
         fn identity(&mut self) -> Result<&Identity, FactError> {
             panic!("the built-in policy must not need the caller's identity")
         }
-        fn path(&mut self) -> Result<&str, FactError> {
+        fn file(&mut self) -> Result<FileFact<'_>, FactError> {
             panic!("the built-in policy must not read memory")
         }
     }

@@ -34,11 +34,21 @@ impl FactError {
     }
 }
 
+/// The file a call acts on, as the supervisor resolved it.
+#[derive(Debug, Clone, Copy)]
+pub struct FileFact<'a> {
+    /// Its absolute path in the workload's root (for mkdir: the directory to be created).
+    pub path: &'a str,
+    /// A non-directory with more than one link: it has other names, which path rules may
+    /// not have been written for (a hard link into an allowed directory).
+    pub other_names: bool,
+}
+
 /// Supplies the facts about a call on demand.
 pub trait Facts {
     fn identity(&mut self) -> Result<&Identity, FactError>;
-    /// The absolute path the call's path argument resolves to in the workload's root.
-    fn path(&mut self) -> Result<&str, FactError>;
+    /// The file the call's path argument resolves to in the workload's root.
+    fn file(&mut self) -> Result<FileFact<'_>, FactError>;
 }
 
 /// The policy's answer.
@@ -55,6 +65,39 @@ pub struct Decision {
 }
 
 impl Policy {
+    /// Whether deciding `syscall` may ask who the caller is: some rule for it, matching its
+    /// registers, names a workload. Lets the supervisor fetch the identity up front, on the
+    /// thread that may read /proc, only when it can matter.
+    pub fn may_need_identity(&self, syscall: &str, args: &[u64; 6]) -> bool {
+        self.rules.iter().any(|r| {
+            r.workload.is_some()
+                && r.syscalls.iter().any(|s| s == syscall)
+                && r.args.iter().all(|c| cond_matches(c, syscall, args))
+        })
+    }
+
+    /// Whether deciding `syscall` may ask for the file its path names: some rule for it,
+    /// matching its registers, has paths.
+    pub fn may_need_path(&self, syscall: &str, args: &[u64; 6]) -> bool {
+        self.rules.iter().any(|r| {
+            r.paths.is_some()
+                && r.syscalls.iter().any(|s| s == syscall)
+                && r.args.iter().all(|c| cond_matches(c, syscall, args))
+        })
+    }
+
+    /// The syscalls the rules name that the supervisor carries out itself: a profile must
+    /// notify them for the rules to apply.
+    pub fn emulated_syscalls(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for s in self.rules.iter().flat_map(|r| &r.syscalls) {
+            if super::EMULATED.contains(&s.as_str()) && !out.contains(&s.as_str()) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
     pub fn decide(&self, syscall: &str, args: &[u64; 6], facts: &mut dyn Facts) -> Decision {
         let mut audit = Vec::new();
         let mut used_path = false;
@@ -110,7 +153,22 @@ impl Rule {
         }
         if let Some(paths) = &self.paths {
             *used_path = true;
-            return Ok(paths.is_match(facts.path()?));
+            let file = facts.file()?;
+            if !paths.is_match(file.path) {
+                return Ok(false);
+            }
+            // The name matched, but the file has others: an allow on one name would act on
+            // every name of the inode (`ln denied/f allowed/l`). Deny unless the rule says so.
+            if self.action == Action::Allow && file.other_names && !self.links {
+                return Err(FactError::new(
+                    libc::EPERM,
+                    format!(
+                        "{} has other names (hard links) and rule {} does not allow links",
+                        file.path, self.name
+                    ),
+                ));
+            }
+            return Ok(true);
         }
         Ok(true)
     }

@@ -1,7 +1,7 @@
 //! Alias families (the table is shared with `profile check`: see crate::families) and the
 //! named arguments of the syscalls the policy knows by signature.
 
-pub use crate::families::{CHMOD, FAMILIES, family};
+pub use crate::families::{CHMOD, FAMILIES, MKDIR, family};
 
 /// Width of a register argument as the kernel reads it; comparisons truncate to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,12 @@ pub fn named_args(syscall: &str) -> &'static [NamedArg] {
             ("path", 1, Width::U64),
             ("mode", 2, Width::U16),
             ("flags", 3, Width::U32),
+        ],
+        "mkdir" => &[("path", 0, Width::U64), ("mode", 1, Width::U16)],
+        "mkdirat" => &[
+            ("dirfd", 0, Width::U32),
+            ("path", 1, Width::U64),
+            ("mode", 2, Width::U16),
         ],
         _ => &[],
     }

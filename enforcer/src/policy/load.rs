@@ -30,8 +30,16 @@ pub enum PolicyError {
     },
 }
 
-/// The syscalls a path rule can be carried out for by the supervisor itself.
-pub const EMULATED: &[&str] = families::CHMOD;
+/// The syscalls a path rule can be carried out for by the supervisor itself (its `emulate`
+/// module has one file per family).
+pub const EMULATED: &[&str] = &[
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "mkdir",
+    "mkdirat",
+];
 
 pub fn load_file(path: &Path) -> Result<Policy, PolicyError> {
     let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
@@ -188,6 +196,12 @@ impl Compiler<'_> {
                 ));
             }
         };
+        if spec.links && (spec.paths.is_empty() || action != Action::Allow) {
+            return Err(self.err(
+                at("links"),
+                "\"links\" applies to an allow decided on paths: give \"paths\" and action allow",
+            ));
+        }
         if spec.audit && action == Action::Allow {
             return Err(self.err(
                 at("audit"),
@@ -202,6 +216,7 @@ impl Compiler<'_> {
             workload,
             action,
             audit: spec.audit,
+            links: spec.links,
         })
     }
 

@@ -13,6 +13,6 @@ mod rules;
 mod tests;
 
 pub use builtin::builtin;
-pub use eval::{Decision, FactError, Facts, Identity};
+pub use eval::{Decision, FactError, Facts, FileFact, Identity};
 pub use load::{EMULATED, PolicyError, load_file, parse_str};
 pub use rules::{Action, Policy};

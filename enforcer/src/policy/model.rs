@@ -55,6 +55,10 @@ pub struct RuleSpec {
     /// Audit only: a match is logged as would-deny and evaluation goes on.
     #[serde(default)]
     pub audit: bool,
+    /// A path rule's allow also holds for a file with several hard links (by default it is
+    /// denied: the other names may be outside `paths`).
+    #[serde(default)]
+    pub links: bool,
     /// For the reader of the file; not used.
     #[serde(default)]
     #[allow(dead_code)]

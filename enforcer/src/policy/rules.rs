@@ -61,6 +61,8 @@ pub struct Rule {
     pub workload: Option<WorkloadMatch>,
     pub action: Action,
     pub audit: bool,
+    /// A path-decided allow may act on a file with other names (hard links).
+    pub links: bool,
 }
 
 #[derive(Debug, Clone)]

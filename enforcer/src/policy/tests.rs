@@ -1,11 +1,12 @@
 //! Precedence and matching of policy files, decided with facts supplied by the test.
 
-use super::{Action, FactError, Facts, Identity, parse_str};
+use super::{Action, FactError, Facts, FileFact, Identity, parse_str};
 use std::path::Path;
 
 struct Given {
     identity: Identity,
     path: Result<String, FactError>,
+    other_names: bool,
     asked_path: bool,
 }
 
@@ -20,6 +21,7 @@ impl Given {
                 container: Some("web".into()),
             },
             path: Ok(path.into()),
+            other_names: false,
             asked_path: false,
         }
     }
@@ -29,9 +31,13 @@ impl Facts for Given {
     fn identity(&mut self) -> Result<&Identity, FactError> {
         Ok(&self.identity)
     }
-    fn path(&mut self) -> Result<&str, FactError> {
+    fn file(&mut self) -> Result<FileFact<'_>, FactError> {
         self.asked_path = true;
-        self.path.as_deref().map_err(Clone::clone)
+        let other_names = self.other_names;
+        self.path
+            .as_deref()
+            .map(|path| FileFact { path, other_names })
+            .map_err(Clone::clone)
     }
 }
 
@@ -109,5 +115,54 @@ fn registers_are_compared_as_the_kernel_truncates_them() {
     assert_eq!(
         decide(1000, "chmod", 0x1_0000 | 0o640, "/srv/x").1,
         "small-modes"
+    );
+}
+
+#[test]
+fn a_path_allow_on_a_file_with_other_names_needs_links() {
+    let text = |links: bool| {
+        format!(
+            r#"{{ "rules": [ {{ "name": "data", "syscalls": ["@chmod"], "paths": ["/data/**"], "action": "allow", "links": {links} }} ] }}"#
+        )
+    };
+    let mut args = [0u64; 6];
+    args[1] = 0o640;
+    for (links, other_names, want) in [
+        (false, false, Action::Allow),
+        (false, true, Action::Deny(libc::EPERM)),
+        (true, true, Action::Allow),
+    ] {
+        let policy = parse_str(&text(links), Path::new("t.json")).unwrap();
+        let mut facts = Given::new(0, "/data/l");
+        facts.other_names = other_names;
+        let d = policy.decide("chmod", &args, &mut facts);
+        assert_eq!(
+            d.action, want,
+            "links {links}, other names {other_names}: {d:?}"
+        );
+    }
+    // `links` without paths, or on a deny, is refused.
+    let bad = r#"{ "rules": [ { "syscalls": ["@chmod"], "action": "allow", "links": true } ] }"#;
+    let e = parse_str(bad, Path::new("t.json")).unwrap_err().to_string();
+    assert!(e.contains("$.rules[0].links"), "{e}");
+}
+
+#[test]
+fn mkdir_is_a_family_with_named_args_and_path_rules() {
+    let p = r#"{ "rules": [ { "syscalls": ["@mkdir"], "args": [{ "arg": "mode", "op": "MASKED_EQ", "value": "0o002", "valueTwo": 0 }], "paths": ["/data/*"], "action": "allow" } ] }"#;
+    let policy = parse_str(p, Path::new("t.json")).unwrap();
+    assert_eq!(policy.rules[0].syscalls, ["mkdir", "mkdirat"]);
+    let mut facts = Given::new(0, "/data/new");
+    assert_eq!(
+        policy
+            .decide("mkdirat", &[0, 0, 0o755, 0, 0, 0], &mut facts)
+            .action,
+        Action::Allow
+    );
+    assert_eq!(
+        policy
+            .decide("mkdir", &[0, 0o777, 0, 0, 0, 0], &mut facts)
+            .action,
+        Action::Deny(libc::EPERM)
     );
 }

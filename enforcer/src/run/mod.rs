@@ -53,7 +53,13 @@ impl RunError {
 
 /// The profile to run under: the file given, or the built-in default, resolved for this host.
 /// `caps`: the workload's capability (bounding) set, which `includes.caps` are checked against.
-pub fn resolve_profile(args: &RunArgs, caps: CapSet) -> Result<ResolvedProfile, ProfileError> {
+/// The built-in default also notifies the calls `policy` has rules for that the supervisor
+/// carries out (`@mkdir`), so that those rules apply.
+pub fn resolve_profile(
+    args: &RunArgs,
+    caps: CapSet,
+    policy: &policy::Policy,
+) -> Result<ResolvedProfile, ProfileError> {
     let ctx = ResolveContext::from_system().with_caps(caps.names());
     let resolved = match &args.profile {
         Some(path) => {
@@ -68,7 +74,7 @@ pub fn resolve_profile(args: &RunArgs, caps: CapSet) -> Result<ResolvedProfile, 
             }
             loaded.profile.resolve(&ctx)?
         }
-        None => profile::builtin_resolved(&ctx)?,
+        None => profile::builtin_resolved(&ctx)?.with_notify_overlay(&policy.emulated_syscalls()),
     };
     Ok(resolved)
 }
@@ -83,16 +89,16 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
     )
     .map_err(LaunchError::from)?;
     crate::reach::warn_about_caps(credentials.caps);
-    let profile = Arc::new(resolve_profile(args, credentials.caps)?);
+    let policy = Arc::new(match &args.policy {
+        Some(path) => policy::load_file(path)?,
+        None => policy::builtin(),
+    });
+    let profile = Arc::new(resolve_profile(args, credentials.caps, &policy)?);
     let filter = match args.mode {
         RunMode::Enforce => profile.compile()?,
         // Audit: what the profile would stop goes to the supervisor, which lets it run.
         RunMode::Audit => profile.audit_variant().compile()?,
     };
-    let policy = Arc::new(match &args.policy {
-        Some(path) => policy::load_file(path)?,
-        None => policy::builtin(),
-    });
     let observe = crate::observe::ObservePlan::for_launch(&profile, &args.observe)?;
     let cmd = ResolvedCommand::resolve(&args.command)
         .map_err(LaunchError::from)?

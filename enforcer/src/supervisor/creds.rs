@@ -1,41 +1,17 @@
-//! Acting with the workload's credentials: the supervisor carries out an allowed call in a
-//! throwaway thread that takes the caller's uids, gids, groups and capabilities first, so it
-//! can do nothing the caller could not, and the kernel returns the errno the caller would get.
+//! The caller's credentials, read from /proc/TID/status, and taking them on one thread.
+//!
+//! An emulation worker acts for the caller with the credentials the kernel checks for file
+//! operations: the filesystem uid and gid, the supplementary groups and the effective
+//! capabilities. It keeps root's real, effective and saved uids and its permitted set, so it
+//! can switch to another caller's credentials when they differ (and only then), and so that a
+//! caller, which never holds all of root's permitted capabilities, cannot ptrace it.
 //!
 //! Credentials are per thread in Linux; the raw syscalls below change only the calling
 //! thread (libc's wrappers would change every thread of the supervisor).
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::sync::{Mutex, mpsc};
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// A thread holding one set of credentials, and its job queue.
-struct Worker {
-    creds: Creds,
-    jobs: mpsc::Sender<Job>,
-}
-
-/// How many credential sets keep a worker; the least recently used is let go beyond that.
-const MAX_WORKERS: usize = 16;
-
-/// Most recently used first.
-static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
-
-fn forget_worker(creds: &Creds) {
-    WORKERS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .retain(|w| w.creds != *creds);
-}
-
-fn lost_worker() -> CredsError {
-    CredsError::Apply {
-        step: "worker thread",
-        errno: nix::errno::Errno::EIO,
-    }
-}
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Creds {
@@ -43,22 +19,42 @@ pub struct Creds {
     pub uid: [u32; 4],
     pub gid: [u32; 4],
     pub groups: Vec<u32>,
-    pub cap_inh: u64,
-    pub cap_prm: u64,
     pub cap_eff: u64,
+}
+
+impl Creds {
+    pub fn fsuid(&self) -> u32 {
+        self.uid[3]
+    }
+    pub fn fsgid(&self) -> u32 {
+        self.gid[3]
+    }
+}
+
+/// What the supervisor needs from /proc/TID/status, read once per call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub creds: Creds,
+    pub umask: u32,
+    /// The caller's thread group in the supervisor's pid namespace.
+    pub tgid: u32,
+    /// Its tgid and tid in its own (innermost) pid namespace, as its /proc names them.
+    pub ns_tgid: u32,
+    pub ns_tid: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredsError {
-    #[error("reading /proc/{tid}/status: {source}")]
+    #[error("reading /proc/{tid}/{what}: {source}")]
     Read {
         tid: u32,
+        what: &'static str,
         #[source]
         source: std::io::Error,
     },
     #[error("/proc/{tid}/status: no usable {field} line")]
     Parse { tid: u32, field: &'static str },
-    #[error("the caller is in another user namespace; acting for it there is not supported yet")]
+    #[error("the caller is in another user namespace; acting for it there is not supported")]
     UserNamespace,
     #[error("{0}")]
     Reachable(#[from] crate::reach::ReachError),
@@ -69,197 +65,93 @@ pub enum CredsError {
     },
 }
 
-impl Creds {
-    /// The credentials of thread `tid`. The caller checks afterwards that the notification is
-    /// still valid: while its call is parked the thread cannot change them.
+/// The supervisor's own user namespace (its inode), read once.
+fn own_user_ns() -> Option<u64> {
+    static NS: OnceLock<Option<u64>> = OnceLock::new();
+    *NS.get_or_init(|| fs::metadata("/proc/self/ns/user").ok().map(|m| m.ino()))
+}
+
+impl Status {
+    /// The status of thread `tid`. The caller checks afterwards that the notification is
+    /// still valid: while its call is parked the thread cannot change any of it.
     pub fn of(tid: u32) -> Result<Self, CredsError> {
-        let ns = |p: String| {
-            fs::metadata(p)
-                .map(|m| m.ino())
-                .map_err(|source| CredsError::Read { tid, source })
-        };
-        if ns(format!("/proc/{tid}/ns/user"))? != ns("/proc/self/ns/user".into())? {
+        let ns = fs::metadata(format!("/proc/{tid}/ns/user"))
+            .map(|m| m.ino())
+            .map_err(|source| CredsError::Read {
+                tid,
+                what: "ns/user",
+                source,
+            })?;
+        if Some(ns) != own_user_ns() {
             return Err(CredsError::UserNamespace);
         }
-        let status = fs::read_to_string(format!("/proc/{tid}/status"))
-            .map_err(|source| CredsError::Read { tid, source })?;
+        let text = fs::read_to_string(format!("/proc/{tid}/status")).map_err(|source| {
+            CredsError::Read {
+                tid,
+                what: "status",
+                source,
+            }
+        })?;
+        Self::parse(tid, &text)
+    }
+
+    fn parse(tid: u32, text: &str) -> Result<Self, CredsError> {
         let field = |name: &'static str| {
-            status
-                .lines()
+            text.lines()
                 .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
                 .map(str::trim)
                 .ok_or(CredsError::Parse { tid, field: name })
         };
-        let ids = |name: &'static str| -> Result<[u32; 4], CredsError> {
-            let v: Vec<u32> = field(name)?
+        let numbers = |name: &'static str, radix: u32| -> Result<Vec<u32>, CredsError> {
+            field(name)?
                 .split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            v.try_into()
+                .map(|x| u32::from_str_radix(x, radix))
+                .collect::<Result<_, _>>()
                 .map_err(|_| CredsError::Parse { tid, field: name })
         };
-        let cap = |name: &'static str| {
-            u64::from_str_radix(field(name)?, 16)
+        let four = |name: &'static str| -> Result<[u32; 4], CredsError> {
+            numbers(name, 10)?
+                .try_into()
                 .map_err(|_| CredsError::Parse { tid, field: name })
         };
+        let last = |name: &'static str| -> Result<u32, CredsError> {
+            numbers(name, 10)?
+                .last()
+                .copied()
+                .ok_or(CredsError::Parse { tid, field: name })
+        };
+        let cap_eff = u64::from_str_radix(field("CapEff")?, 16).map_err(|_| CredsError::Parse {
+            tid,
+            field: "CapEff",
+        })?;
         Ok(Self {
-            uid: ids("Uid")?,
-            gid: ids("Gid")?,
-            groups: field("Groups")?
-                .split_whitespace()
-                .map(|g| {
-                    g.parse().map_err(|_| CredsError::Parse {
-                        tid,
-                        field: "Groups",
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-            cap_inh: cap("CapInh")?,
-            cap_prm: cap("CapPrm")?,
-            cap_eff: cap("CapEff")?,
-        })
-    }
-
-    /// Runs `f` on a thread that holds these credentials, and returns its result. Such
-    /// threads are kept for reuse (taking credentials is irreversible, so each serves only
-    /// the credentials it took): a call costs a channel round trip, not a thread.
-    pub fn run_as<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, CredsError> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let mut job: Option<Job> = Some(Box::new(move || {
-            let _ = tx.send(f());
-        }));
-        // A worker that died (its job panicked) is replaced once.
-        for _ in 0..2 {
-            let worker = self.worker()?;
-            match worker.send(job.take().expect("not sent yet")) {
-                Ok(()) => return rx.recv().map_err(|_| lost_worker()),
-                Err(mpsc::SendError(back)) => {
-                    job = Some(back);
-                    forget_worker(self);
-                }
-            }
-        }
-        Err(lost_worker())
-    }
-
-    /// The job queue of the worker that holds these credentials, started if needed.
-    fn worker(&self) -> Result<mpsc::Sender<Job>, CredsError> {
-        let mut pool = WORKERS.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(i) = pool.iter().position(|w| w.creds == *self) {
-            let w = pool.remove(i);
-            let jobs = w.jobs.clone();
-            pool.insert(0, w);
-            return Ok(jobs);
-        }
-        crate::reach::credential_change_allowed()?;
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let (ready_tx, ready) = mpsc::sync_channel(1);
-        let creds = self.clone();
-        std::thread::Builder::new()
-            .name("creds-worker".into())
-            .spawn(move || {
-                let taken = creds.assume();
-                let ok = taken.is_ok();
-                let _ = ready_tx.send(taken);
-                if ok {
-                    for job in queue {
-                        job();
-                    }
-                }
-            })
-            .map_err(|e| CredsError::Apply {
-                step: "spawning a worker",
-                errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN)),
-            })?;
-        ready.recv().map_err(|_| lost_worker())??;
-        pool.insert(
-            0,
-            Worker {
-                creds: self.clone(),
-                jobs: jobs.clone(),
+            creds: Creds {
+                uid: four("Uid")?,
+                gid: four("Gid")?,
+                groups: numbers("Groups", 10)?,
+                cap_eff,
             },
-        );
-        // Dropping a sender ends its worker once its queue is drained.
-        pool.truncate(MAX_WORKERS);
-        Ok(jobs)
-    }
-
-    /// Takes these credentials on the calling thread, irreversibly.
-    fn assume(&self) -> Result<(), CredsError> {
-        let check = |step: &'static str, r: libc::c_long| {
-            if r < 0 {
-                Err(CredsError::Apply {
-                    step,
-                    errno: nix::errno::Errno::last(),
-                })
-            } else {
-                Ok(())
-            }
-        };
-        let [ru, eu, su, fsu] = self.uid.map(libc::c_long::from);
-        let [rg, eg, sg, fsg] = self.gid.map(libc::c_long::from);
-        // SAFETY: raw credential syscalls on this thread only, with valid arguments; `groups`
-        // outlives the call.
-        unsafe {
-            // Keep the permitted set across the uid change so capset can set the caller's.
-            check(
-                "keepcaps",
-                libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) as libc::c_long,
-            )?;
-            check(
-                "setgroups",
-                libc::syscall(libc::SYS_setgroups, self.groups.len(), self.groups.as_ptr()),
-            )?;
-            check("setresgid", libc::syscall(libc::SYS_setresgid, rg, eg, sg))?;
-            check("setresuid", libc::syscall(libc::SYS_setresuid, ru, eu, su))?;
-            // setfs*id return the previous id, never an error code.
-            libc::syscall(libc::SYS_setfsgid, fsg);
-            libc::syscall(libc::SYS_setfsuid, fsu);
-            // The id changes reset the process's dumpable flag to fs.suid_dumpable; it goes
-            // back to 0 before capset gives this thread the caller's capabilities, from which
-            // point the caller could otherwise attach to it (docs/security.md).
-            crate::reach::restore_after_credential_change().map_err(|errno| CredsError::Apply {
-                step: "non-dumpable again",
-                errno,
-            })?;
-            let mut header = CapHeader {
-                version: LINUX_CAPABILITY_VERSION_3,
-                pid: 0,
-            };
-            let split = |v: u64| (v as u32, (v >> 32) as u32);
-            let (e0, e1) = split(self.cap_eff);
-            let (p0, p1) = split(self.cap_prm);
-            let (i0, i1) = split(self.cap_inh);
-            let data = [
-                CapData {
-                    effective: e0,
-                    permitted: p0,
-                    inheritable: i0,
-                },
-                CapData {
-                    effective: e1,
-                    permitted: p1,
-                    inheritable: i1,
-                },
-            ];
-            check(
-                "capset",
-                libc::syscall(
-                    libc::SYS_capset,
-                    &mut header as *mut CapHeader,
-                    data.as_ptr(),
-                ),
-            )?;
-        }
-        // capset only lowers capabilities, which does not reset the flag; asserted anyway.
-        crate::reach::restore_after_credential_change().map_err(|errno| CredsError::Apply {
-            step: "non-dumpable again",
-            errno,
+            umask: last_octal(numbers("Umask", 8)).ok_or(CredsError::Parse {
+                tid,
+                field: "Umask",
+            })?,
+            tgid: last("Tgid")?,
+            ns_tgid: last("NStgid")?,
+            ns_tid: last("NSpid")?,
         })
     }
+}
+
+fn last_octal(v: Result<Vec<u32>, CredsError>) -> Option<u32> {
+    v.ok()?.last().copied()
+}
+
+/// The capability sets of the calling thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
 }
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
@@ -273,10 +165,131 @@ struct CapHeader {
 
 /// `struct __user_cap_data_struct`, one per 32 capabilities.
 #[repr(C)]
+#[derive(Default, Clone, Copy)]
 struct CapData {
     effective: u32,
     permitted: u32,
     inheritable: u32,
+}
+
+fn apply_err(step: &'static str) -> CredsError {
+    CredsError::Apply {
+        step,
+        errno: nix::errno::Errno::last(),
+    }
+}
+
+impl Caps {
+    /// The calling thread's sets.
+    pub fn current() -> Result<Self, CredsError> {
+        let mut header = CapHeader {
+            version: LINUX_CAPABILITY_VERSION_3,
+            pid: 0,
+        };
+        let mut data = [CapData::default(); 2];
+        // SAFETY: capget fills two CapData for version 3.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_capget,
+                &mut header as *mut CapHeader,
+                data.as_mut_ptr(),
+            )
+        };
+        if r < 0 {
+            return Err(apply_err("capget"));
+        }
+        let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+        Ok(Self {
+            effective: join(data[0].effective, data[1].effective),
+            permitted: join(data[0].permitted, data[1].permitted),
+            inheritable: join(data[0].inheritable, data[1].inheritable),
+        })
+    }
+
+    /// Sets the calling thread's sets.
+    fn set(&self) -> Result<(), CredsError> {
+        let mut header = CapHeader {
+            version: LINUX_CAPABILITY_VERSION_3,
+            pid: 0,
+        };
+        let split = |v: u64| (v as u32, (v >> 32) as u32);
+        let (e0, e1) = split(self.effective);
+        let (p0, p1) = split(self.permitted);
+        let (i0, i1) = split(self.inheritable);
+        let data = [
+            CapData {
+                effective: e0,
+                permitted: p0,
+                inheritable: i0,
+            },
+            CapData {
+                effective: e1,
+                permitted: p1,
+                inheritable: i1,
+            },
+        ];
+        // SAFETY: capset reads the header and two CapData; pid 0 is this thread.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_capset,
+                &mut header as *mut CapHeader,
+                data.as_ptr(),
+            )
+        };
+        if r < 0 {
+            return Err(apply_err("capset"));
+        }
+        Ok(())
+    }
+}
+
+/// Makes the calling thread check file access as `creds` do: filesystem ids, groups and
+/// effective capabilities. `own` are the thread's sets when it started (root's): its permitted
+/// set stays, so that it can take other credentials later. Changes this thread only.
+pub fn act_as(creds: &Creds, own: &Caps) -> Result<(), CredsError> {
+    if creds.cap_eff & !own.permitted != 0 {
+        return Err(CredsError::Apply {
+            step: "the caller holds capabilities the supervisor does not",
+            errno: nix::errno::Errno::EPERM,
+        });
+    }
+    crate::reach::credential_change_allowed()?;
+    let undumpable = |r: Result<(), nix::errno::Errno>| {
+        r.map_err(|errno| CredsError::Apply {
+            step: "non-dumpable again",
+            errno,
+        })
+    };
+    // Full effective set first: setgroups and setfs*id need CAP_SETGID / CAP_SETUID.
+    Caps {
+        effective: own.permitted,
+        ..*own
+    }
+    .set()?;
+    // SAFETY: raw credential syscalls on this thread only; `groups` outlives the call.
+    unsafe {
+        if libc::syscall(
+            libc::SYS_setgroups,
+            creds.groups.len(),
+            creds.groups.as_ptr(),
+        ) < 0
+        {
+            return Err(apply_err("setgroups"));
+        }
+        // setfs*id return the previous id, never an error code.
+        libc::syscall(libc::SYS_setfsgid, creds.fsgid());
+        libc::syscall(libc::SYS_setfsuid, creds.fsuid());
+    }
+    // The fs id changes reset the process's dumpable flag to fs.suid_dumpable; it goes back
+    // to 0 before this thread takes the caller's capabilities (docs/security.md).
+    undumpable(crate::reach::restore_after_credential_change())?;
+    // setfsuid dropped or raised the filesystem capabilities; say exactly which hold.
+    Caps {
+        effective: creds.cap_eff,
+        ..*own
+    }
+    .set()?;
+    undumpable(crate::reach::restore_after_credential_change())
 }
 
 #[cfg(test)]
@@ -284,24 +297,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn run_as_an_unprivileged_uid_loses_root_powers_on_that_thread_only() {
-        let me = Creds::of(std::process::id()).expect("own creds");
+    fn parses_the_fields_the_supervisor_uses() {
+        let text = "Name:\tx\nUmask:\t0027\nTgid:\t40\nNgid:\t0\nPid:\t41\nUid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\nGroups:\t10 11 \nNStgid:\t40\t3\nNSpid:\t41\t4\nCapEff:\t00000000a80425fb\n";
+        let s = Status::parse(41, text).unwrap();
+        assert_eq!(s.creds.uid, [1, 2, 3, 4]);
+        assert_eq!(s.creds.fsgid(), 8);
+        assert_eq!(s.creds.groups, [10, 11]);
+        assert_eq!(s.creds.cap_eff, 0xa80425fb);
+        assert_eq!((s.umask, s.tgid, s.ns_tgid, s.ns_tid), (0o027, 40, 3, 4));
+    }
+
+    #[test]
+    fn acting_as_nobody_loses_root_powers_on_that_thread_only_and_can_switch_back() {
+        let me = Status::of(std::process::id()).expect("own status").creds;
         assert_eq!(me.uid[1], 0, "tests run as root");
         let nobody = Creds {
-            uid: [65534; 4],
-            gid: [65534; 4],
+            uid: [0, 0, 0, 65534],
+            gid: [0, 0, 0, 65534],
             groups: vec![],
-            cap_inh: 0,
-            cap_prm: 0,
             cap_eff: 0,
         };
-        // As nobody, /etc/shadow (root, 0640) cannot be opened.
-        let denied = nobody
-            .run_as(|| std::fs::File::open("/etc/shadow").map_err(|e| e.raw_os_error()))
-            .unwrap();
-        assert_eq!(denied.err(), Some(Some(libc::EACCES)));
-        // The supervisor's own threads keep root.
-        assert!(std::fs::File::open("/etc/shadow").is_ok());
-        assert_eq!(Creds::of(std::process::id()).unwrap(), me);
+        let shadow = || {
+            std::fs::File::open("/etc/shadow")
+                .map(|_| ())
+                .map_err(|e| e.raw_os_error())
+        };
+        let me2 = me.clone();
+        let (as_nobody, back) = std::thread::spawn(move || {
+            let own = Caps::current().unwrap();
+            act_as(&nobody, &own).unwrap();
+            let as_nobody = shadow();
+            act_as(&me2, &own).unwrap();
+            (as_nobody, shadow())
+        })
+        .join()
+        .unwrap();
+        // As nobody, /etc/shadow (root, 0640) cannot be opened; back as root it can.
+        assert_eq!(as_nobody, Err(Some(libc::EACCES)));
+        assert_eq!(back, Ok(()));
+        // The supervisor's other threads kept root.
+        assert!(shadow().is_ok());
+        assert_eq!(Status::of(std::process::id()).unwrap().creds, me);
     }
 }

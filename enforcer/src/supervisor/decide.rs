@@ -1,12 +1,18 @@
 //! Deciding one notified call and answering it.
+//!
+//! Three routes: a decision on the registers alone is answered on the receiving thread; a
+//! call the supervisor carries out (see `emulate`) whose decision may need its path goes to
+//! an emulation worker (`carry_out`); any other decision needing the caller's identity goes
+//! to the runtime's blocking pool. The last two are tracked by the deadline watchdog.
 
-use super::chmod::{self, ChmodCall};
-use super::facts::CallFacts;
+use super::deadline::{Deadlines, Slot};
+use super::emulate::{Call as Emulated, Gatherer};
+use super::facts::IdentityFacts;
 use super::notify::Notification;
 use super::notify::{self, Answer};
 use super::{Config, InFlight, Stats};
 use crate::events::{DecisionEvent, EventKind, Outcome, errno_name};
-use crate::policy::{Action, Decision, FactError, Facts, Identity};
+use crate::policy::{Action, Decision, FactError, Facts, FileFact, Identity};
 use crate::profile::Action as ProfileAction;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
@@ -22,10 +28,10 @@ pub enum Mode {
 }
 
 /// What one call is, for deciding and for the event.
-struct Call {
-    req: Notification,
-    name: String,
-    started: Instant,
+pub struct Call {
+    pub req: Notification,
+    pub name: String,
+    pub started: Instant,
 }
 
 impl Call {
@@ -48,31 +54,39 @@ impl Facts for RegistersOnly {
         self.needed = true;
         Err(FactError::new(libc::EPERM, "needs identity"))
     }
-    fn path(&mut self) -> Result<&str, FactError> {
+    fn file(&mut self) -> Result<FileFact<'_>, FactError> {
         self.needed = true;
         Err(FactError::new(libc::EPERM, "needs path"))
     }
 }
 
-/// Shared between a call's decision task and its deadline: whoever answers first wins, and
-/// nothing is carried out after the deadline answered.
-#[derive(Default)]
-struct Answered {
-    done: bool,
+/// The receiving thread's own state.
+pub struct Receiver {
+    pub listener: Arc<OwnedFd>,
+    pub config: Arc<Config>,
+    pub stats: Arc<Stats>,
+    pub runtime: tokio::runtime::Handle,
+    pub in_flight: InFlight,
+    pub deadlines: Arc<Deadlines>,
+    pub gatherer: Gatherer,
 }
 
-/// Decides `req`: at once when the registers suffice, else on the runtime's blocking pool
+/// A deny that no rule made (an error on the way, the deadline).
+fn error_decision(rule: String, errno: i32) -> Decision {
+    Decision {
+        action: Action::Deny(errno),
+        rule,
+        audit: vec![],
+        used_path: false,
+    }
+}
+
+/// Decides `req`: at once when the registers suffice, else on a worker or the blocking pool
 /// under the deadline. Called on the receiving thread.
-pub fn dispatch(
-    req: Notification,
-    listener: &Arc<OwnedFd>,
-    config: &Arc<Config>,
-    stats: &Arc<Stats>,
-    runtime: &tokio::runtime::Handle,
-    in_flight: &InFlight,
-) {
+pub fn dispatch(req: Notification, r: &mut Receiver) {
     let started = Instant::now();
-    let fd = listener.as_raw_fd();
+    let (config, stats) = (&r.config, &r.stats);
+    let fd = r.listener.as_raw_fd();
     let arch = req.arch();
     let call = Call {
         req,
@@ -114,118 +128,83 @@ pub fn dispatch(
         finish(fd, &call, &decision, answer, None, None, config, stats);
         return;
     }
-    let state = Arc::new(tokio::sync::Mutex::new(Answered::default()));
-    let task = {
-        let (listener, config, stats, state) = (
-            listener.clone(),
-            config.clone(),
-            stats.clone(),
-            state.clone(),
-        );
-        let call = Call {
-            req: call.req,
-            name: call.name.clone(),
-            started: call.started,
-        };
-        runtime.spawn_blocking(move || {
-            decide_with_facts(&call, listener.as_raw_fd(), &config, &stats, &state)
-        })
-    };
-    let (config, stats) = (config.clone(), stats.clone());
-    let deadline = config.deadline;
-    let listener = listener.clone();
-    let in_flight = in_flight.clone();
-    runtime.spawn(async move {
-        let _in_flight = in_flight;
-        // Past the deadline, or the decision task failed (panicked): deny, unless it answered.
-        let rule = match tokio::time::timeout(deadline, task).await {
-            Ok(Ok(())) => return,
-            Ok(Err(_)) => "error: the decision task failed",
-            Err(_) => "deadline",
-        };
-        {
-            let mut state = state.lock().await;
-            if !state.done {
-                state.done = true;
-                let decision = Decision {
-                    action: Action::Deny(libc::EPERM),
-                    rule: rule.into(),
-                    audit: vec![],
-                    used_path: false,
-                };
-                finish(
-                    listener.as_raw_fd(),
-                    &call,
-                    &decision,
-                    Answer::Error(libc::EPERM),
-                    None,
-                    None,
-                    &config,
-                    &stats,
-                );
-            }
+    let decoded = Emulated::decode(arch, req.nr, &req.args);
+    let slot = Arc::new(Slot::new(call, r.in_flight.clone()));
+    r.deadlines.track(slot.clone());
+    match decoded {
+        Some(Ok(emulated)) if config.policy.may_need_path(&slot.call.name, &req.args) => {
+            super::carry_out::start(emulated, slot, r)
         }
-    });
+        decoded => {
+            let no_file = match decoded {
+                // The kernel refuses these registers before looking at the path.
+                Some(Err(errno)) => {
+                    FactError::new(errno, format!("invalid arguments: {}", errno_name(errno)))
+                }
+                _ => FactError::new(libc::EPERM, "no path for this call"),
+            };
+            let (listener, config, stats, deadlines) = (
+                r.listener.clone(),
+                r.config.clone(),
+                r.stats.clone(),
+                r.deadlines.clone(),
+            );
+            r.runtime.spawn_blocking(move || {
+                decide_identity(&slot, listener.as_raw_fd(), &config, &stats, no_file);
+                deadlines.done(&slot);
+            });
+        }
+    }
 }
 
-fn decide_with_facts(
-    call: &Call,
-    fd: i32,
-    config: &Config,
-    stats: &Stats,
-    state: &tokio::sync::Mutex<Answered>,
-) {
-    let id = call.req.id;
-    let still_valid = move || notify::id_valid(fd, id);
-    let mut facts = CallFacts::new(
-        call.req.pid,
-        &call.name,
-        &call.req.args,
-        config.container.as_deref(),
-        &still_valid,
-    );
-    let decision = config.policy.decide(&call.name, &call.req.args, &mut facts);
-    let path = facts.take_target();
-    let mut state = state.blocking_lock();
-    if state.done {
-        return; // the deadline answered already; do nothing more
-    }
-    let mut answer = answer_for(&decision, config);
-    // An allow that depends on memory is carried out by us (DESIGN rule 2). An audit-mode
-    // would-deny is continued even when the path was read: nothing is enforced in audit
-    // mode, so there is no decision a race could turn, and the event still says would-deny.
-    if answer == Answer::Continue && decision.used_path && decision.action == Action::Allow {
-        answer = match (
-            &path,
-            facts.caller(),
-            ChmodCall::parse(&call.name, &call.req.args),
-        ) {
-            (Some(target), Ok(caller), Some(Ok(chmod_call))) => {
-                match chmod::perform(&chmod_call, target, caller) {
-                    Ok(0) => Answer::Value(0),
-                    Ok(errno) => Answer::Error(errno),
-                    Err(e) => Answer::Error(e.errno),
-                }
-            }
-            _ => Answer::Error(libc::EPERM),
-        };
-    }
-    state.done = true;
+/// Denies `call` with `errno` for a reason no rule gave (an error on the way, the deadline).
+pub fn deny(fd: i32, call: &Call, rule: String, errno: i32, config: &Config, stats: &Stats) {
+    let decision = error_decision(rule, errno);
     finish(
         fd,
         call,
         &decision,
-        answer,
-        path.map(|t| t.path),
+        Answer::Error(errno),
+        None,
         None,
         config,
         stats,
     );
 }
 
+/// The call's deadline passed before it was answered: denied.
+pub fn expire(slot: &Slot, fd: i32, config: &Config, stats: &Stats) {
+    deny(
+        fd,
+        &slot.call,
+        "deadline".into(),
+        libc::EPERM,
+        config,
+        stats,
+    );
+}
+
+fn decide_identity(slot: &Slot, fd: i32, config: &Config, stats: &Stats, no_file: FactError) {
+    let call = &slot.call;
+    let id = call.req.id;
+    let still_valid = move || notify::id_valid(fd, id);
+    let mut facts = IdentityFacts::new(
+        call.req.pid,
+        config.container.as_deref(),
+        &still_valid,
+        no_file,
+    );
+    let decision = config.policy.decide(&call.name, &call.req.args, &mut facts);
+    if !slot.claim() {
+        return; // the deadline answered already
+    }
+    let answer = answer_for(&decision, config);
+    finish(fd, call, &decision, answer, None, None, config, stats);
+}
+
 /// The kernel's answer for a decision, in the configured mode. A kill in enforce mode kills
 /// the workload's cgroup right here, before the answer.
-fn answer_for(decision: &Decision, config: &Config) -> Answer {
+pub fn answer_for(decision: &Decision, config: &Config) -> Answer {
     match (decision.action, config.mode) {
         (Action::Allow, _) => Answer::Continue,
         // Audit mode: the workload runs as if allowed; the event says would-deny.
@@ -278,7 +257,7 @@ fn describe_policy_action(action: Action) -> String {
 /// Answers the kernel and logs the decision (and any audit-only rule that matched). `would`
 /// overrides what a would-deny says enforce mode would have done.
 #[allow(clippy::too_many_arguments)]
-fn finish(
+pub fn finish(
     fd: i32,
     call: &Call,
     decision: &Decision,

@@ -2,14 +2,17 @@
 //! policy, answers the kernel and logs a `decision` event for each.
 //!
 //! Calls are served concurrently: a decision that needs no facts beyond the registers is
-//! answered at once on the receiving task; one that needs the caller's identity or memory
-//! goes to a blocking task of its own under a deadline, so a slow call never stalls others.
-//! Fail-closed throughout: an error, a stale id or a passed deadline is a deny.
+//! answered at once on the receiving thread; a call the supervisor carries out itself goes,
+//! once, to the emulation worker of the caller's root (`emulate`, `carry_out`); one that
+//! needs only the caller's identity goes to the blocking pool. A watchdog denies what is not
+//! answered by the deadline (`deadline`). Fail-closed throughout: an error, a stale id or a
+//! passed deadline is a deny.
 
-mod caller;
-mod chmod;
+mod carry_out;
 mod creds;
+mod deadline;
 mod decide;
+mod emulate;
 mod facts;
 mod memory;
 mod notify;
@@ -20,7 +23,7 @@ use crate::events::{EventSink, Workload};
 use crate::policy::Policy;
 use crate::profile::ResolvedProfile;
 use notify::Wait;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -105,41 +108,61 @@ pub async fn serve(
     let runtime = tokio::runtime::Handle::current();
     let (done_tx, done) = tokio::sync::oneshot::channel();
     let (in_flight, mut all_answered) = tokio::sync::mpsc::channel(1);
-    std::thread::Builder::new()
+    let listener = Arc::new(listener);
+    let deadlines = {
+        let (listener, config, stats) = (listener.clone(), config.clone(), stats.clone());
+        deadline::Deadlines::start(config.deadline, move |slot| {
+            decide::expire(slot, listener.as_raw_fd(), &config, &stats)
+        })
+        .map_err(SupervisorError::Poll)?
+    };
+    let mut receiver = decide::Receiver {
+        listener,
+        config,
+        stats,
+        runtime,
+        in_flight,
+        deadlines: deadlines.clone(),
+        gatherer: emulate::Gatherer::default(),
+    };
+    let started = std::thread::Builder::new()
         .name("notify-receiver".into())
         .spawn(move || {
-            receive_loop(Arc::new(listener), &config, &stats, &runtime, &in_flight);
+            receive_loop(&mut receiver);
+            drop(receiver);
             let _ = done_tx.send(());
         })
-        .map_err(SupervisorError::Poll)?;
+        .map_err(SupervisorError::Poll);
+    if let Err(e) = started {
+        deadlines.stop();
+        return Err(e);
+    }
     // The receiving thread says when the filter has no users left; if it never says, it
     // died (a panic), the listener is closed with it, and the workload's notified calls now
     // fail with ENOSYS: the caller must hear of it (and may kill the workload).
-    done.await.map_err(|_| SupervisorError::ReceiverDied)?;
+    let received = done.await.map_err(|_| SupervisorError::ReceiverDied);
     // Decisions still running hold a sender each; the channel closes when the last is
     // answered and logged (at most the deadline after its call came in).
-    let _ = all_answered.recv().await;
-    Ok(())
+    if received.is_ok() {
+        let _ = all_answered.recv().await;
+    }
+    deadlines.stop();
+    received
 }
 
 /// Held by every decision that outlives its turn on the receiving thread, until it is
 /// answered and logged: `serve` ends when none is left. Nothing is ever sent.
 pub(crate) type InFlight = tokio::sync::mpsc::Sender<()>;
 
-fn receive_loop(
-    listener: Arc<OwnedFd>,
-    config: &Arc<Config>,
-    stats: &Arc<Stats>,
-    runtime: &tokio::runtime::Handle,
-    in_flight: &InFlight,
-) {
+fn receive_loop(r: &mut decide::Receiver) {
+    let listener = r.listener.clone();
     loop {
         match notify::wait(listener.as_fd()) {
             Wait::Notification => {}
             Wait::Closed => return,
         }
         match notify::receive(listener.as_fd()) {
-            Ok(req) => decide::dispatch(req, &listener, config, stats, runtime, in_flight),
+            Ok(req) => decide::dispatch(req, r),
             // The caller went away between the wake-up and the receive.
             Err(e) => tracing::debug!("notification vanished before it was received: {e}"),
         }

@@ -12,6 +12,7 @@
 //!   raw NR A0..A5 | mount-private DIR | status (src/probe/profiles.rs)
 //!   reach parent|PID,... | dumpable (src/probe/reach.rs)
 //!   cgroup-escape ROOT | fds | daemon | umask MODE | create ROUTE PATH MODE (src/probe/contain.rs)
+//!   corpus-setup DIR | corpus DIR (src/probe/corpus.rs)
 //! Each call prints `op(args) = ret` or `op(args) = -1 ERRNO (message)`. Numbers take 0o/0x.
 
 #[path = "../probe/accounting.rs"]
@@ -20,6 +21,8 @@ mod probe_accounting;
 mod probe_aliases;
 #[path = "../probe/contain.rs"]
 mod probe_contain;
+#[path = "../probe/corpus.rs"]
+mod probe_corpus;
 #[path = "../probe/observer.rs"]
 mod probe_observer;
 #[path = "../probe/profiles.rs"]
@@ -132,6 +135,7 @@ fn main() {
             }
             other => {
                 if !probe_supervisor::run(other, &mut it)
+                    && !probe_corpus::run(other, &mut it)
                     && !probe_observer::run(other, &mut it)
                     && !probe_accounting::run(other, &mut it)
                     && !probe_aliases::run(other, &mut it)
