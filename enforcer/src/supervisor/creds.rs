@@ -244,7 +244,8 @@ impl Caps {
 }
 
 /// Makes the calling thread check file access as `creds` do: filesystem ids, groups and
-/// effective capabilities. `own` are the thread's sets when it started (root's): its permitted
+/// effective capabilities. The caller of this checked `crate::reach::credential_change_allowed`
+/// (a worker does when it starts, while it can still read /proc/sys). `own` are the thread's sets when it started (root's): its permitted
 /// set stays, so that it can take other credentials later. Changes this thread only.
 pub fn act_as(creds: &Creds, own: &Caps) -> Result<(), CredsError> {
     if creds.cap_eff & !own.permitted != 0 {
@@ -253,7 +254,6 @@ pub fn act_as(creds: &Creds, own: &Caps) -> Result<(), CredsError> {
             errno: nix::errno::Errno::EPERM,
         });
     }
-    crate::reach::credential_change_allowed()?;
     let undumpable = |r: Result<(), nix::errno::Errno>| {
         r.map_err(|errno| CredsError::Apply {
             step: "non-dumpable again",

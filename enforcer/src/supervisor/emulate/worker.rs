@@ -93,6 +93,8 @@ impl Worker {
 
     /// Starts the worker's state on the calling thread: own fs_struct, chroot into `root`.
     fn start(root: BorrowedFd<'_>) -> Result<Self, String> {
+        // Read before the chroot: fs.suid_dumpable decides whether credentials may be taken.
+        crate::reach::credential_change_allowed().map_err(|e| e.to_string())?;
         let proc = rustix::fs::open(
             "/proc",
             rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
@@ -174,7 +176,7 @@ fn worker_for(key: RootKey, root: BorrowedFd<'_>) -> Result<mpsc::Sender<Job>, S
         .try_clone_to_owned()
         .map_err(|e| format!("dup of the root fd: {e}"))?;
     std::thread::Builder::new()
-        .name("emulate-worker".into())
+        .name("creds-worker".into())
         .spawn(move || {
             let mut worker = match Worker::start(root.as_fd()) {
                 Ok(w) => w,
