@@ -64,7 +64,7 @@ impl Validator<'_> {
                 .collect(),
         };
         if candidates.is_empty() {
-            self.warn(base, "entry names no syscall; it has no effect".to_string());
+            self.err(&format!("{base}.names"), Problem::NoNames);
         }
         let mut out = Vec::new();
         for (n, rel) in candidates {

@@ -136,6 +136,15 @@ pub enum Problem {
     ErrnoNotAllowed { field: &'static str, action: String },
     #[error("errno value {0} does not fit the 16 bits of seccomp's return data")]
     ErrnoRange(u64),
+    #[error(
+        "this key appears twice in one object; which one counts is a guess (serde and Go keep \
+         the last), so the profile is refused"
+    )]
+    DuplicateKey,
+    #[error("an entry must name at least one syscall (the runtime spec: names MUST have one)")]
+    NoNames,
+    #[error("listenerMetadata without listenerPath: the runtime spec says it MUST NOT be set then")]
+    MetadataWithoutListener,
     #[error("invalid kernel version {0:?}, expected \"<major>.<minor>\" like \"4.8\"")]
     KernelVersion(String),
     #[error(

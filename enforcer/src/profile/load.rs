@@ -33,7 +33,15 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, ProfileError
 /// Parses and validates profile text; `origin` names it in errors.
 pub fn parse_str(text: &str, origin: &Path, opts: &LoadOptions) -> Result<Loaded, ProfileError> {
     let value: Value = serde_json::from_str(text).map_err(|e| syntax_error(origin, &e))?;
+    if let Some(json_path) = super::duplicates::first_duplicate(text) {
+        return Err(ProfileError::Invalid {
+            file: origin.to_path_buf(),
+            json_path,
+            problem: Problem::DuplicateKey,
+        });
+    }
     let (root_path, value) = select_seccomp(origin, value)?;
+    let unknown = super::fields::unknown_fields(&value, &root_path);
     let raw: RawProfile = serde_path_to_error::deserialize(value).map_err(|e| {
         let json_path = join_path(&root_path, &e.path().to_string());
         ProfileError::Invalid {
@@ -42,7 +50,15 @@ pub fn parse_str(text: &str, origin: &Path, opts: &LoadOptions) -> Result<Loaded
             problem: Problem::Type(e.into_inner().to_string()),
         }
     })?;
-    validate::validate(raw, origin, &root_path, opts)
+    let mut loaded = validate::validate(raw, origin, &root_path, opts)?;
+    loaded
+        .warnings
+        .extend(unknown.into_iter().map(|(json_path, message)| Warning {
+            file: origin.to_path_buf(),
+            json_path,
+            message,
+        }));
+    Ok(loaded)
 }
 
 fn syntax_error(origin: &Path, e: &serde_json::Error) -> ProfileError {

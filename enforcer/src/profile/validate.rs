@@ -135,6 +135,14 @@ impl Validator<'_> {
             .filter_map(|(i, s)| self.entry(i, s))
             .collect();
         let listener_path = raw.listener_path.filter(|s| !s.is_empty());
+        if listener_path.is_none()
+            && raw
+                .listener_metadata
+                .as_deref()
+                .is_some_and(|m| !m.is_empty())
+        {
+            self.err("listenerMetadata", Problem::MetadataWithoutListener);
+        }
         self.notify_delivery(&rules, listener_path.is_some());
         Some(Profile {
             origin: self.file.to_path_buf(),

@@ -307,3 +307,45 @@ fn notify_default_compiles_only_with_the_hand_off_decided() {
     let filter = r.compile().unwrap();
     assert!(filter.notify);
 }
+
+/// Issue 13 §3: inputs whose meaning is a guess are refused, with the place.
+#[test]
+fn ambiguous_inputs_are_refused_with_their_place() {
+    assert_error(
+        &with_entry(
+            r#"{"names": ["chmod"], "action": "SCMP_ACT_NOTIFY", "action": "SCMP_ACT_ALLOW"}"#,
+        ),
+        "$.syscalls[0].action: this key appears twice in one object",
+    );
+    assert_error(
+        &with_entry(r#"{"names": [], "action": "SCMP_ACT_ALLOW"}"#),
+        "$.syscalls[0].names: an entry must name at least one syscall",
+    );
+    assert_error(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "listenerMetadata": "x"}"#,
+        "$.listenerMetadata: listenerMetadata without listenerPath",
+    );
+}
+
+#[test]
+fn unknown_fields_are_warnings_that_name_the_known_ones() {
+    let text = with_entry(
+        r#"{"names": ["getpid"], "action": "SCMP_ACT_ERRNO", "errnoret": 5,
+            "args": [{"index": 0, "op": "SCMP_CMP_EQ", "value": 1, "valuetwo": 2}]}"#,
+    );
+    let loaded = parse_str(&text, Path::new("/x/p.json"), &LoadOptions::default()).unwrap();
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("$.syscalls[0].errnoret: unknown field") && w.contains("errnoRet")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(
+            |w| w.contains("$.syscalls[0].args[0].valuetwo: unknown field")
+                && w.contains("index, value, valueTwo, op")
+        ),
+        "{warnings:?}"
+    );
+}
