@@ -58,11 +58,18 @@ pub fn all(root: &Path) -> Result<Binaries> {
         build_ebpf(root)?;
         build_userspace(root)
     })?;
-    Ok(Binaries {
-        enforcer: root.join("target/release/enforcer"),
-        probe: root.join("target/release/probe"),
-        notify_baseline: root.join("target/release/notify-baseline"),
-    })
+    Ok(Binaries::at(root))
+}
+
+impl Binaries {
+    /// Where `cargo xtask build` puts them.
+    pub fn at(root: &Path) -> Self {
+        Self {
+            enforcer: root.join("target/release/enforcer"),
+            probe: root.join("target/release/probe"),
+            notify_baseline: root.join("target/release/notify-baseline"),
+        }
+    }
 }
 
 fn with_tools_path(cmd: &mut Command, root: &Path) {

@@ -47,7 +47,7 @@ fn real_main() -> Result<ExitCode> {
             }
             let bins = build::all(&root)?;
             if rest.is_empty() {
-                demo::run(&root, &bins)?;
+                demo::run(&root, &bins, &mut std::io::stdout().lock())?;
                 return Ok(ExitCode::SUCCESS);
             }
             let status = Command::new(&bins.enforcer).args(&rest).status()?;
@@ -74,7 +74,7 @@ fn real_main() -> Result<ExitCode> {
 }
 
 /// The workspace root: xtask lives one level below it.
-fn project_root() -> PathBuf {
+pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask sits inside the workspace")
