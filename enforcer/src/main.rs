@@ -30,6 +30,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if matches!(cli.command, Command::Profile(_) | Command::Report(_)) {
+        end_quietly_on_closed_pipe();
+    }
     match cli.command {
         Command::Run(args) => match run::run(&args) {
             Ok(code) => ExitCode::from(code),
@@ -71,6 +74,16 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_ENFORCER_FAILED)
             }
         },
+    }
+}
+
+/// For the commands whose work is what they print: a reader that goes away (`| head`) ends
+/// them as it ends cat(1), instead of a panic in println!. run, record, observe and agent keep
+/// SIGPIPE ignored: a closed event pipe must not kill a supervisor (their sink reports it).
+fn end_quietly_on_closed_pipe() {
+    // SAFETY: sets this process's SIGPIPE disposition to the default before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

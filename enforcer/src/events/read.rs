@@ -27,7 +27,14 @@ fn describe(line: &str, e: &serde_json::Error) -> String {
     }
     match serde_json::from_str::<Head>(line) {
         Ok(Head { kind: Some(kind) }) => format!("not a valid {kind:?} event: {message}"),
-        _ => format!("not an event: {message}"),
+        // Usually a workload's own output on the same stream as `--events -`.
+        _ => {
+            let start: String = line.chars().take(40).collect();
+            format!(
+                "not an event ({message}): {start:?}; if the workload's output is mixed into \
+                 the log, write the events to a file of their own with `--events FILE`"
+            )
+        }
     }
 }
 

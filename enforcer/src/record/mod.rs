@@ -22,6 +22,8 @@ use crate::observe::{
 use crate::profile::{self, LoadOptions, ProfileError, ResolveContext};
 use crate::run::{EXIT_ENFORCER_FAILED, RunError};
 use crate::{policy, supervisor};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -90,9 +92,7 @@ pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
         .as_deref()
         .map(Recording::read_from)
         .transpose()?;
-    if let Some(out) = &args.output {
-        check_writable(out)?;
-    }
+    let destination = Destination::open(args.output.as_deref())?;
     // The argument-aware syscalls in detail (their values make the narrower rules), and what
     // --trace names, as events.
     let mut traced = args::names();
@@ -141,7 +141,7 @@ pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
     if let Some(previous) = previous {
         recording.merge(previous);
     }
-    write_profile(args.output.as_deref(), &recording)?;
+    destination.write(&recording)?;
     Ok(code)
 }
 
@@ -206,34 +206,95 @@ fn launched(
     Ok(result?)
 }
 
+/// How many syscalls the generated profile allows only with some argument values: those of
+/// every rule after the first, which allows the rest by name.
+fn narrowed_names(profile: &serde_json::Value) -> usize {
+    let rules = profile["syscalls"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    let names: std::collections::BTreeSet<&str> = rules
+        .iter()
+        .skip(1)
+        .filter_map(|r| r["names"].as_array())
+        .flatten()
+        .filter_map(|n| n.as_str())
+        .collect();
+    names.len()
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn check_writable(out: &Path) -> Result<(), RecordError> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(out)
-        .map(drop)
-        .map_err(|source| RecordError::Output {
-            file: out.to_owned(),
-            source,
-        })
+/// Where the profile goes. For --output, a temporary file beside it, made before anything
+/// starts (an unwritable place is refused first) and renamed over it once the profile is
+/// complete; when recording fails it is removed, so no empty or partial profile is left.
+enum Destination {
+    Stdout,
+    File {
+        path: PathBuf,
+        temp: tempfile::NamedTempFile,
+    },
 }
 
-fn write_profile(out: Option<&Path>, recording: &Recording) -> Result<(), RecordError> {
-    let mut text = serde_json::to_string_pretty(&generate_profile(recording))
-        .expect("profiles serialize to JSON");
-    text.push('\n');
-    match out {
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-        Some(file) => std::fs::write(file, text).map_err(|source| RecordError::Output {
-            file: file.to_owned(),
+impl Destination {
+    fn open(out: Option<&Path>) -> Result<Self, RecordError> {
+        let Some(path) = out else {
+            return Ok(Self::Stdout);
+        };
+        let failed = |source| RecordError::Output {
+            file: path.to_owned(),
             source,
-        }),
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".enforcer-record-")
+            .permissions(std::fs::Permissions::from_mode(0o644))
+            .tempfile_in(dir)
+            .map_err(failed)?;
+        Ok(Self::File {
+            path: path.to_owned(),
+            temp,
+        })
+    }
+
+    fn write(self, recording: &Recording) -> Result<(), RecordError> {
+        let profile = generate_profile(recording);
+        let mut text = serde_json::to_string_pretty(&profile).expect("profiles serialize to JSON");
+        text.push('\n');
+        let (path, temp) = match self {
+            Self::Stdout => {
+                // A reader that went away (`| head`) wanted no more: nothing to report.
+                return match std::io::stdout().lock().write_all(text.as_bytes()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                        Err(RecordError::Output {
+                            file: PathBuf::from("-"),
+                            source: e,
+                        })
+                    }
+                    _ => Ok(()),
+                };
+            }
+            Self::File { path, temp } => (path, temp),
+        };
+        let failed = |source| RecordError::Output {
+            file: path.clone(),
+            source,
+        };
+        let mut file = temp.as_file();
+        file.write_all(text.as_bytes()).map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+        temp.persist(&path).map_err(|e| failed(e.error))?;
+        eprintln!(
+            "enforcer: wrote {}: allows {} syscalls ({} of them only with the argument values seen) on {}",
+            path.display(),
+            recording.syscalls.len(),
+            narrowed_names(&profile),
+            recording.arch
+        );
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@ pub fn summary(out: &mut dyn Write, title: &str, events: &[Value]) -> std::io::R
         .first()
         .map(|e| e["cgroup_id"].to_string())
         .unwrap_or_default();
-        let mut rows: Vec<&Value> = events
+    let mut rows: Vec<&Value> = events
         .iter()
         .filter(|e| e["kind"] == "syscall_count")
         .collect();
