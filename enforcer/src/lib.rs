@@ -1,6 +1,7 @@
 //! enforcer: seccomp profiles, a runtime supervisor for notified calls, and eBPF observation.
 
 pub mod agent;
+pub mod announce;
 pub mod cgroup;
 pub mod cli;
 pub mod events;

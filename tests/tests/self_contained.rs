@@ -34,7 +34,7 @@ fn no_file_names_a_directory_beside_the_checkout() {
     let mut all = Vec::new();
     files(&root, &mut all);
     assert!(
-        all.iter().any(|p| p.ends_with("xtask/src/demo.rs")),
+        all.iter().any(|p| p.ends_with("xtask/src/main.rs")),
         "the walk must reach xtask: {}",
         root.display()
     );

@@ -58,6 +58,23 @@ pub enum AgentError {
     },
 }
 
+/// Which policy decides, in words, for the line the agent prints when it is ready.
+fn policy_words(args: &AgentArgs) -> String {
+    let fallback = match &args.policy {
+        Some(p) => format!("policy {}", p.display()),
+        None => "the built-in policy (chmod to setuid, setgid or world-writable modes denied, \
+                 other modes allowed; other notified calls denied)"
+            .to_owned(),
+    };
+    match &args.policy_dir {
+        Some(dir) => format!(
+            "policies by listenerMetadata from {}, else {fallback}",
+            dir.display()
+        ),
+        None => fallback,
+    }
+}
+
 /// Serves until SIGINT or SIGTERM. Everything that can be refused (policy, policy dir, event
 /// log, socket) is checked before the first connection is accepted.
 pub fn run(args: &AgentArgs) -> Result<(), AgentError> {
@@ -75,7 +92,16 @@ pub fn run(args: &AgentArgs) -> Result<(), AgentError> {
     runtime.block_on(async {
         // Bound inside the runtime: the listener registers with its reactor.
         let socket = server::bind(&args.socket)?;
-        tracing::info!("seccomp agent listening on {}", args.socket.display());
+        crate::announce::ready(
+            "agent",
+            &format!(
+                "listening on {} for runc/crun (listenerPath); {}",
+                args.socket.display(),
+                policy_words(args)
+            ),
+            args.events.as_deref(),
+            args.telemetry.metrics,
+        );
         let shared = Arc::new(Shared {
             policies,
             sink,

@@ -187,6 +187,7 @@ fn take_listener(pidfd: &OwnedFd, rx: OwnedFd) -> io::Result<Option<OwnedFd>> {
         target,
         rustix::process::PidfdGetfdFlags::empty(),
     )?;
+    tracing::info!("seccomp listener taken from the child (its fd {target}) by pidfd_getfd");
     Ok(Some(listener))
 }
 

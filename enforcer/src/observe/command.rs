@@ -89,6 +89,12 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
     };
     let mut known = BTreeMap::new();
     sync_watches(&observation, &sink, &mut known, &root, &spec, scan());
+    crate::announce::ready(
+        "observe",
+        &watching_words(&named, &root, known.len(), args.duration),
+        args.events.as_deref(),
+        args.telemetry.metrics,
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -129,6 +135,27 @@ fn host_workload(cgroup_id: u64) -> Workload {
     Workload {
         cgroup_id,
         container: None,
+    }
+}
+
+/// What observe watches, in words, for the line it prints when it is ready.
+fn watching_words(named: &[Target], root: &Path, now: usize, duration: Option<u64>) -> String {
+    let what = if named.is_empty() {
+        format!(
+            "watching every cgroup under {} ({now} now, rescanned every {} s)",
+            root.display(),
+            RESCAN.as_secs()
+        )
+    } else {
+        let list: Vec<String> = named
+            .iter()
+            .map(|t| format!("{} (id {})", t.path.display(), t.id))
+            .collect();
+        format!("watching {}", list.join(", "))
+    };
+    match duration {
+        Some(secs) => format!("{what} for {secs} s"),
+        None => format!("{what} until interrupted"),
     }
 }
 

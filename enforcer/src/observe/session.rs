@@ -163,7 +163,13 @@ impl Observation {
         let attempt = Self::start(plan, sink.clone(), workload.clone())
             .and_then(|o| o.watch(workload.clone(), &spec).map(|()| o));
         match attempt {
-            Ok(o) => Some(o),
+            Ok(o) => {
+                tracing::info!(
+                    "eBPF observer attached to raw_syscalls, watching cgroup {}",
+                    workload.cgroup_id
+                );
+                Some(o)
+            }
             Err(e) => {
                 tracing::warn!("observation degraded: {e}");
                 sink.emit(

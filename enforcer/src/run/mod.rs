@@ -99,6 +99,17 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
         // Audit: what the profile would stop goes to the supervisor, which lets it run.
         RunMode::Audit => profile.audit_variant().compile()?,
     };
+    tracing::info!(
+        "profile {} loaded and compiled for {:?} mode: {} BPF instructions, {}",
+        profile.origin.display(),
+        args.mode,
+        filter.program.len(),
+        if filter.notify {
+            "notified calls go to the supervisor"
+        } else {
+            "no call is notified"
+        }
+    );
     let observe = crate::observe::ObservePlan::for_launch(&profile, &args.observe)?;
     let cmd = ResolvedCommand::resolve(&args.command)
         .map_err(LaunchError::from)?
@@ -110,6 +121,11 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
         .clone()
         .unwrap_or_else(|| format!("run-{}", std::process::id()));
     let cgroup = WorkloadCgroup::create(&name)?;
+    tracing::info!(
+        "workload cgroup {} (id {})",
+        cgroup.path().display(),
+        cgroup.id()
+    );
     let workload = Arc::new(Workload {
         cgroup_id: cgroup.id(),
         container: None,
