@@ -87,7 +87,7 @@ impl AgentBuilder {
         // Its log says so once the socket is bound (connecting to find out would be a
         // connection without a state, which the agent reports as refused).
         agent.wait_until("the agent to listen", || {
-            agent.log().contains("seccomp agent listening on")
+            agent.log().contains("enforcer agent: listening on")
         });
         agent
     }
