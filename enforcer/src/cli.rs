@@ -123,6 +123,10 @@ pub struct RecordArgs {
     /// Run CMD as UID[:GID] (numbers or names), as `run --user`.
     #[arg(long, value_name = "UID[:GID]")]
     pub user: Option<String>,
+    /// off, counts or trace: record needs the observer (off is refused); counts writes no
+    /// detailed events, trace writes those --trace names.
+    #[arg(long = "observe", value_enum, default_value_t = ObserveMode::Trace)]
+    pub observe_mode: ObserveMode,
     #[command(flatten)]
     pub observe: ObserveArgs,
     /// The workload and its arguments (unless --cgroup).
@@ -201,6 +205,17 @@ pub struct RunArgs {
     /// keeps no capabilities (the bounding set stays for the profile's includes).
     #[arg(long, value_name = "UID[:GID]")]
     pub user: Option<String>,
+    /// eBPF observation of the workload: off, counts, or trace (counts and detailed events).
+    ///
+    /// counts and trace attach programs to the raw_syscalls tracepoints, which puts every
+    /// syscall of every process on the host on the kernel's slow path for as long as the
+    /// workload runs. Measured (BENCHMARKS.md, 2-core VM, kernel 6.18): a getppid loop
+    /// elsewhere on the host takes 1.84x its time, in the workload 2.04x; a
+    /// write/openat/close/futex loop in the workload 1.23x. off attaches nothing and costs
+    /// nothing; enforcement, the supervisor and its decision events are the same, but calls
+    /// that the profile denies in the kernel are neither counted nor traced.
+    #[arg(long = "observe", value_enum, default_value_t = ObserveMode::Trace)]
+    pub observe_mode: ObserveMode,
     #[command(flatten)]
     pub observe: ObserveArgs,
     #[command(flatten)]
@@ -236,6 +251,29 @@ Examples:
 pub enum OnSupervisorExit {
     Enosys,
     Kill,
+}
+
+/// What `run` and `record` observe with eBPF (`--observe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ObserveMode {
+    /// No eBPF program: the host runs at full speed; syscalls are neither counted nor traced.
+    Off,
+    /// Per-syscall counts of the workload's cgroup, calls seccomp refused included.
+    Counts,
+    /// Counts, and a `syscall` event for every call --trace names (by default for run: every
+    /// call the profile may refuse or notify).
+    Trace,
+}
+
+impl ObserveMode {
+    /// The word on the command line and in the exit event.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Counts => "counts",
+            Self::Trace => "trace",
+        }
+    }
 }
 
 /// How the eBPF observer reports (run, record, observe).

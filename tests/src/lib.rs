@@ -2,6 +2,7 @@
 //! running `enforcer` and reading its event log. The tests need root and a real kernel; when
 //! something they need is missing they fail with a message saying what, never skip.
 
+pub mod bpf;
 pub mod containers;
 pub mod reach;
 

@@ -99,3 +99,31 @@ fn root_without_capabilities_cannot_reach_the_enforcer() {
 fn uid_1000_cannot_reach_the_enforcer() {
     attack(&["--user", "1000"], 1000);
 }
+
+#[test]
+fn a_workload_given_sys_ptrace_or_sys_admin_is_warned_about() {
+    let plain = enforcer(&["run", "--", "true"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    assert!(
+        !stderr(&plain).contains("can reach the enforcer"),
+        "{}",
+        stderr(&plain)
+    );
+    let out = enforcer(&[
+        "run",
+        "--cap-add",
+        "SYS_PTRACE",
+        "--cap-add",
+        "SYS_ADMIN",
+        "--",
+        "true",
+    ]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for cap in ["CAP_SYS_PTRACE", "CAP_SYS_ADMIN"] {
+        assert!(
+            text.contains(&format!("holds {cap}: it can reach the enforcer")),
+            "{text}"
+        );
+    }
+}

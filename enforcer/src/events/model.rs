@@ -365,6 +365,9 @@ pub struct LifecycleEvent {
     /// The cgroup's directory (start, watch, unwatch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<String>,
+    /// At the exit of `run` and `record`: the `--observe` mode (off, counts, trace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation: Option<String>,
 }
 
 /// At a workload's exit, what the supervisor answered over the whole run.
@@ -395,6 +398,7 @@ impl LifecycleEvent {
             reason: None,
             supervisor: None,
             cgroup: None,
+            observation: None,
         }
     }
 }

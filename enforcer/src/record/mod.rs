@@ -12,7 +12,7 @@ pub use generate::{profile as generate_profile, rule_for_values};
 pub use recording::{ANNOTATION, ArgValues, Recording, RecordingError};
 
 use crate::cgroup::{CgroupError, WorkloadCgroup};
-use crate::cli::{OnSupervisorExit, RecordArgs};
+use crate::cli::{ObserveMode, OnSupervisorExit, RecordArgs};
 use crate::events::{self, EventSink, Workload};
 use crate::launch::Credentials;
 use crate::launch::{LaunchError, ResolvedCommand};
@@ -41,6 +41,8 @@ pub enum RecordError {
     Launch(#[from] LaunchError),
     #[error("{0}")]
     Trace(#[from] crate::observe::UnknownSyscall),
+    #[error("{0}")]
+    Observe(#[from] crate::run::ObserveModeError),
     #[error("recording needs the eBPF observer: {0}")]
     Observer(#[from] ObserveError),
     #[error("{0}")]
@@ -87,6 +89,11 @@ type Outcome = Arc<Mutex<Option<(Vec<SyscallStat>, Delivery)>>>;
 /// workload recorded in its cgroup, which goes on running).
 pub fn record(args: &RecordArgs) -> Result<u8, RecordError> {
     // Everything that can be refused is checked before anything starts.
+    if args.observe_mode == ObserveMode::Off {
+        return Err(crate::run::ObserveModeError::RecordNeedsObservation.into());
+    }
+    crate::run::check_observe_mode(args.observe_mode, &args.observe)?;
+    crate::run::log_mode(args.observe_mode);
     let previous = args
         .merge
         .as_deref()
@@ -198,7 +205,7 @@ fn launched(
         &cgroup,
         Arc::new(config),
         OnSupervisorExit::Enosys,
-        Some(observation),
+        (args.observe_mode, Some(observation)),
     );
     if let Err(e) = cgroup.remove() {
         tracing::warn!("{e}");

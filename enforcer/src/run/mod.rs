@@ -1,6 +1,9 @@
 //! `enforcer run`: profile, cgroup, observer, launch, supervise, report, clean up.
 
+mod observe_mode;
 mod supervise;
+
+pub use observe_mode::{ObserveModeError, check as check_observe_mode, log_mode};
 
 pub use supervise::supervise;
 
@@ -37,7 +40,7 @@ pub enum RunError {
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("{0}")]
-    Trace(#[from] crate::observe::UnknownSyscall),
+    Observe(#[from] ObserveModeError),
     #[error("starting the supervisor watchdog: {0}")]
     Watchdog(nix::errno::Errno),
 }
@@ -110,7 +113,7 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
             "no call is notified"
         }
     );
-    let observe = crate::observe::ObservePlan::for_launch(&profile, &args.observe)?;
+    let observe = observe_mode::launch_plan(args.observe_mode, &profile, &args.observe)?;
     let cmd = ResolvedCommand::resolve(&args.command)
         .map_err(LaunchError::from)?
         .with_credentials(credentials)
@@ -139,14 +142,15 @@ pub fn run(args: &RunArgs) -> Result<u8, RunError> {
         RunMode::Audit => Mode::Audit,
     };
     config.profile = Some(profile);
-    let observation = crate::observe::Observation::start_for(observe, &sink, &workload);
+    let observation =
+        observe.and_then(|plan| crate::observe::Observation::start_for(plan, &sink, &workload));
     let result = supervise::supervise(
         &cmd,
         &filter,
         &cgroup,
         Arc::new(config),
         args.on_supervisor_exit,
-        observation,
+        (args.observe_mode, observation),
     );
     if let Err(e) = cgroup.remove() {
         tracing::warn!("{e}");

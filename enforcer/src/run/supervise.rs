@@ -2,6 +2,7 @@
 
 use super::{EXIT_ENFORCER_FAILED, OnSupervisorExit, RunError};
 use crate::cgroup::WorkloadCgroup;
+use crate::cli::ObserveMode;
 use crate::events::{EventKind, LifecycleEvent, Phase, SupervisorSummary};
 use crate::launch::{self, Launched, ResolvedCommand};
 use crate::observe::Observation;
@@ -17,15 +18,15 @@ use tokio::signal::unix::{SignalKind, signal};
 const TEARDOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Launches `cmd` in `cgroup` under `filter`, supervises it, reports (finishing the
-/// `observation` of the cgroup, started by the caller), and returns the exit code of
-/// `enforcer run`.
+/// `observation` of the cgroup, started by the caller; the exit event names its mode), and
+/// returns the exit code of `enforcer run`.
 pub fn supervise(
     cmd: &ResolvedCommand,
     filter: &CompiledFilter,
     cgroup: &WorkloadCgroup,
     config: Arc<supervisor::Config>,
     on_exit: OnSupervisorExit,
-    observation: Option<Observation>,
+    (mode, observation): (ObserveMode, Option<Observation>),
 ) -> Result<u8, RunError> {
     let (sink, workload) = (&config.sink, &config.workload);
     let starting = launch::spawn(cmd, filter, cgroup)?;
@@ -82,6 +83,7 @@ pub fn supervise(
             exit_code,
             signal,
             supervisor: Some(summary(&stats)),
+            observation: Some(mode.name().to_owned()),
             ..LifecycleEvent::phase(Phase::Exit)
         }),
     );

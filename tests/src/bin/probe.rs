@@ -13,6 +13,7 @@
 //!   reach parent|PID,... | dumpable (src/probe/reach.rs)
 //!   cgroup-escape ROOT | fds | daemon | umask MODE | create ROUTE PATH MODE (src/probe/contain.rs)
 //!   corpus-setup DIR | corpus DIR (src/probe/corpus.rs)
+//!   bench-getppid N (src/probe/timing.rs)
 //! Each call prints `op(args) = ret` or `op(args) = -1 ERRNO (message)`. Numbers take 0o/0x.
 
 #[path = "../probe/accounting.rs"]
@@ -31,6 +32,8 @@ mod probe_profiles;
 mod probe_reach;
 #[path = "../probe/supervisor.rs"]
 mod probe_supervisor;
+#[path = "../probe/timing.rs"]
+mod probe_timing;
 
 use std::ffi::CString;
 use std::io::Write;
@@ -142,6 +145,7 @@ fn main() {
                     && !probe_profiles::run(other, &mut it)
                     && !probe_reach::run(other, &mut it)
                     && !probe_contain::run(other, &mut it)
+                    && !probe_timing::run(other, &mut it)
                 {
                     usage(other)
                 }

@@ -3,6 +3,7 @@
 //! reproduces them. Never part of pass/fail tests: a shared 2-core VM is noisy.
 
 mod notify;
+mod observe_mode;
 
 use crate::build::Binaries;
 use anyhow::{Result, bail};
@@ -40,6 +41,11 @@ fn sections() -> Vec<Section> {
             name: "observer",
             title: "eBPF observer",
             run: observer::run,
+        },
+        Section {
+            name: "observe-mode",
+            title: "run --observe off against the default",
+            run: observe_mode::run,
         },
     ]
 }

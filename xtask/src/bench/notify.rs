@@ -24,7 +24,7 @@ fn fastest(mut measure: impl FnMut() -> Result<f64>) -> Result<f64> {
 }
 
 /// The `ns_per_call=` a probe or the baseline printed.
-fn ns_per_call(out: std::process::Output, what: &str) -> Result<f64> {
+pub(super) fn ns_per_call(out: std::process::Output, what: &str) -> Result<f64> {
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         bail!(
