@@ -85,6 +85,11 @@ pub struct AgentArgs {
     /// Write JSON-lines events here ("-" for stdout).
     #[arg(long, value_name = "PATH")]
     pub events: Option<PathBuf>,
+    /// A Docker data root or a containers/storage (Podman, CRI-O) graph root whose container
+    /// names events should show; repeatable (/var/lib/docker and /var/lib/containers/storage
+    /// are always searched after these).
+    #[arg(long = "engine-root", value_name = "DIR")]
+    pub engine_roots: Vec<PathBuf>,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }
@@ -154,6 +159,11 @@ pub struct ObserveCommandArgs {
     /// Stop after SECS seconds (default: at SIGINT or SIGTERM).
     #[arg(long, value_name = "SECS")]
     pub duration: Option<u64>,
+    /// A Docker data root or a containers/storage (Podman, CRI-O) graph root whose container
+    /// names events should show; repeatable (/var/lib/docker and /var/lib/containers/storage
+    /// are always searched after these).
+    #[arg(long = "engine-root", value_name = "DIR")]
+    pub engine_roots: Vec<PathBuf>,
     #[command(flatten)]
     pub observe: ObserveArgs,
     #[command(flatten)]

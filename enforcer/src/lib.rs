@@ -4,6 +4,7 @@ pub mod agent;
 pub mod announce;
 pub mod cgroup;
 pub mod cli;
+pub mod engine_names;
 pub mod events;
 pub mod families;
 pub mod launch;

@@ -9,6 +9,7 @@ use super::metadata::{self, MetadataError};
 use super::policies::{Chosen, Policies, SelectError};
 use super::receive::{self, ReceiveError};
 use super::state::{ContainerProcessState, StateError};
+use crate::engine_names::EngineNames;
 use crate::events::{EventKind, EventSink, LifecycleEvent, Phase, Workload};
 use crate::supervisor::{self, Mode, Stats};
 use std::os::fd::OwnedFd;
@@ -45,6 +46,8 @@ pub struct Shared {
     pub policies: Policies,
     pub sink: Arc<EventSink>,
     pub known: Arc<Known>,
+    /// Where the engines keep the names they show.
+    pub names: EngineNames,
 }
 
 /// A listener accepted and what it will be served with.
@@ -106,7 +109,7 @@ async fn accept(
         state.oci_version,
         state.state.oci_version
     );
-    workload.container = Some(identity::container(&state));
+    workload.container = Some(identity::container(&state, &shared.names));
     let listener = state.take_seccomp_fd(received.fds)?;
     listener_fd::check(&listener)?;
     let selection = metadata::parse(&state.metadata)?;
@@ -118,7 +121,7 @@ async fn accept(
         .collect();
     let lookup = identity::cgroup(&pids);
     let mut cgroup = lookup.as_ref().ok().cloned();
-    let mut container = identity::container(&state);
+    let mut container = identity::container(&state, &shared.names);
     let registration = shared.known.register(&mut container, &mut cgroup);
     if let (None, Err(e)) = (&cgroup, lookup) {
         // Enforcement does not depend on it; only the join with the observer and a

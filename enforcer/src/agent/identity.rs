@@ -3,6 +3,7 @@
 //! the key the eBPF observer counts under.
 
 use super::state::ContainerProcessState;
+use crate::engine_names::EngineNames;
 use crate::events::Container;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -39,8 +40,9 @@ pub enum CgroupLookupError {
 }
 
 /// The container as events name it. Its name is the Kubernetes container name when the
-/// annotations give one, else the id.
-pub fn container(state: &ContainerProcessState) -> Container {
+/// annotations give one, else the name its engine shows (Podman's, from the store its
+/// bundle is in; Docker's, from a data root), else the id.
+pub fn container(state: &ContainerProcessState, names: &EngineNames) -> Container {
     let s = &state.state;
     let find = |keys: &[&str]| {
         keys.iter()
@@ -48,14 +50,14 @@ pub fn container(state: &ContainerProcessState) -> Container {
             .filter(|v| !v.is_empty())
             .cloned()
     };
-    Container {
+    names.named(Container {
         id: s.id.clone(),
         name: find(&NAME_KEYS).unwrap_or_else(|| s.id.clone()),
         pod: find(&POD_KEYS),
         namespace: find(&NAMESPACE_KEYS),
         bundle: state.bundle().map(str::to_owned),
         pid: state.container_pid(),
-    }
+    })
 }
 
 /// A process's cgroup v2: its directory and id (the directory's inode).
@@ -112,6 +114,10 @@ fn v2_path(text: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    fn container_of(state: &ContainerProcessState) -> Container {
+        container(state, &EngineNames::new(&[]))
+    }
+
     fn state_with(annotations: &str) -> ContainerProcessState {
         let text = format!(
             r#"{{"ociVersion":"1","fds":[],"pid":10,"state":{{"ociVersion":"1","id":"c1",
@@ -122,7 +128,7 @@ mod tests {
 
     #[test]
     fn names_from_containerd_and_crio_annotations() {
-        let c = container(&state_with(
+        let c = container_of(&state_with(
             r#"{"io.kubernetes.cri.container-name":"web","io.kubernetes.cri.sandbox-name":"web-7d9",
                 "io.kubernetes.cri.sandbox-namespace":"shop"}"#,
         ));
@@ -136,7 +142,7 @@ mod tests {
             ("c1", "web", Some("web-7d9"), Some("shop"))
         );
         assert_eq!((c.bundle.as_deref(), c.pid), (Some("/b"), Some(9)));
-        let c = container(&state_with(
+        let c = container_of(&state_with(
             r#"{"io.kubernetes.container.name":"db","io.kubernetes.pod.name":"db-0",
                 "io.kubernetes.pod.namespace":"data"}"#,
         ));
@@ -144,7 +150,7 @@ mod tests {
             (c.name.as_str(), c.pod.as_deref(), c.namespace.as_deref()),
             ("db", Some("db-0"), Some("data"))
         );
-        let c = container(&state_with("{}"));
+        let c = container_of(&state_with("{}"));
         assert_eq!((c.name.as_str(), c.pod, c.namespace), ("c1", None, None));
     }
 

@@ -106,6 +106,7 @@ pub fn run(args: &AgentArgs) -> Result<(), AgentError> {
             policies,
             sink,
             known: Arc::default(),
+            names: crate::engine_names::EngineNames::new(&args.engine_roots),
         });
         server::accept_loop(&socket, shared)
             .await

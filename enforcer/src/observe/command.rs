@@ -8,6 +8,7 @@ use super::selection::{Selection, UnknownSyscall};
 use super::session::{Observation, ObservePlan};
 use crate::cgroup::{self, CgroupError};
 use crate::cli::ObserveCommandArgs;
+use crate::engine_names::EngineNames;
 use crate::events::{self, EventKind, EventSink, LifecycleEvent, Phase, Workload};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -87,8 +88,17 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
                 .collect()
         }
     };
+    let names = EngineNames::new(&args.engine_roots);
     let mut known = BTreeMap::new();
-    sync_watches(&observation, &sink, &mut known, &root, &spec, scan());
+    sync_watches(
+        &observation,
+        &sink,
+        &mut known,
+        &root,
+        &names,
+        &spec,
+        scan(),
+    );
     crate::announce::ready(
         "observe",
         &watching_words(&named, &root, known.len(), args.duration),
@@ -116,7 +126,7 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
                 _ = tokio::signal::ctrl_c() => break,
                 _ = term.recv() => break,
                 _ = rescan.tick() => {
-                    sync_watches(&observation, &sink, &mut known, &root, &spec, scan());
+                    sync_watches(&observation, &sink, &mut known, &root, &names, &spec, scan());
                 }
             }
         }
@@ -228,6 +238,7 @@ fn sync_watches(
     sink: &EventSink,
     known: &mut BTreeMap<u64, PathBuf>,
     root: &Path,
+    names: &EngineNames,
     spec: &WatchSpec,
     targets: Vec<Target>,
 ) {
@@ -254,7 +265,8 @@ fn sync_watches(
         known.insert(id, target.path.clone());
         let workload = Arc::new(Workload {
             cgroup_id: id,
-            container: container::identify_under(root, &target.path, ENFORCER_PARENT),
+            container: container::identify_under(root, &target.path, ENFORCER_PARENT)
+                .map(|c| names.named(c)),
         });
         match observation.watch(workload.clone(), spec) {
             Ok(()) => sink.emit(&workload, watch_event(Phase::Watch, &target.path)),
