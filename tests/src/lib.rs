@@ -4,6 +4,7 @@
 
 pub mod bpf;
 pub mod containers;
+pub mod engines;
 pub mod reach;
 
 use serde_json::Value;
