@@ -19,7 +19,7 @@ fn seed_article_runs_verbatim_with_the_repository_profile() {
     let docker = shared_docker();
     let dir = Scratch::new();
     std::fs::copy(
-        shared_profile("seed-chmod-errno.json"),
+        real_profile("seed-chmod-errno.json"),
         dir.path("profile.json"),
     )
     .expect("copy the seed profile");
@@ -228,7 +228,7 @@ fn observe_names_the_container_as_docker_ps_and_suggest_amends_its_profile() {
     let docker = shared_docker();
     let dir = Scratch::new();
     let seed = dir.path("seed.json");
-    std::fs::copy(shared_profile("seed-chmod-errno.json"), &seed).unwrap();
+    std::fs::copy(real_profile("seed-chmod-errno.json"), &seed).unwrap();
     let name = format!("enforcer-web-{}", std::process::id());
     let (id, ctl) = driven_container(&docker, &name, &seed);
     let shown = docker.ok(&[

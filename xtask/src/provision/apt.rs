@@ -30,6 +30,7 @@ pub fn ensure(list: &[Package], purpose: &str) -> Result<()> {
         || {
             super::run(Command::new("apt-get").args(["update", "-qq"]))
                 .context("apt-get update failed: check the package sources in /etc/apt")?;
+            let _no_services = super::no_services::NoServiceStarts::forbid()?;
             super::run(
                 Command::new("apt-get")
                     .args(["install", "-y", "-qq", "--no-install-recommends"])

@@ -3,6 +3,7 @@
 //! toolchain, `test` also the test packages (the lists are in packages.rs).
 
 mod apt;
+mod no_services;
 mod packages;
 mod rust;
 

@@ -41,4 +41,9 @@ pub const TEST_PACKAGES: &[Package] = &[
     pkg("chromium", "chromium"),
     // The observer's counts are checked against `strace -f -c` (observe_accounting).
     pkg("strace", "strace"),
+    // Real engines the engine tests start on private sockets and roots (engine_docker,
+    // engine_agent); installed without starting their services (no_services.rs).
+    pkg("docker.io", "/usr/sbin/dockerd"),
+    pkg("containerd", "/usr/bin/ctr"),
+    pkg("podman", "/usr/bin/podman"),
 ];
