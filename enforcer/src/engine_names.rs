@@ -47,10 +47,10 @@ impl EngineNames {
     /// `c` named as its engine shows it, unless it has a name other than its id already
     /// (a Kubernetes container name).
     pub fn named(&self, mut c: Container) -> Container {
-        if c.name.is_empty() || c.name == c.id {
-            if let Some(name) = self.name_of(&c.id, c.bundle.as_deref().map(Path::new)) {
-                c.name = name;
-            }
+        if (c.name.is_empty() || c.name == c.id)
+            && let Some(name) = self.name_of(&c.id, c.bundle.as_deref().map(Path::new))
+        {
+            c.name = name;
         }
         c
     }

@@ -14,6 +14,21 @@ fn text(o: &std::process::Output) -> String {
     format!("{}{}", stdout(o), stderr(o))
 }
 
+/// `docker run --rm --security-opt seccomp=PROFILE busybox sh -c SCRIPT`.
+fn run_under(docker: &Docker, profile: &Path, script: &str) -> std::process::Output {
+    let opt = format!("seccomp={}", profile.display());
+    docker.run(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        &opt,
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ])
+}
+
 #[test]
 fn seed_article_runs_verbatim_with_the_repository_profile() {
     let docker = shared_docker();
@@ -131,29 +146,10 @@ fn a_recorded_profile_is_accepted_by_docker_and_the_workload_behaves_as_recorded
     std::fs::write(&with_runc, profile.to_string()).unwrap();
     let check = enforcer(&["profile", "check", with_runc.to_str().unwrap()]);
     assert!(check.status.success(), "{}", text(&check));
-    let opt = format!("seccomp={}", with_runc.display());
-    let same = docker.run(&[
-        "run",
-        "--rm",
-        "--security-opt",
-        &opt,
-        "busybox",
-        "sh",
-        "-c",
-        RECORDED_SCRIPT,
-    ]);
+    let same = run_under(&docker, &with_runc, RECORDED_SCRIPT);
     assert!(same.status.success(), "{}", text(&same));
     assert_eq!(stdout(&same).trim(), "644", "{}", text(&same));
-    let other_mode = docker.run(&[
-        "run",
-        "--rm",
-        "--security-opt",
-        &opt,
-        "busybox",
-        "sh",
-        "-c",
-        "touch /tmp/f && chmod 666 /tmp/f",
-    ]);
+    let other_mode = run_under(&docker, &with_runc, "touch /tmp/f && chmod 666 /tmp/f");
     assert_eq!(other_mode.status.code(), Some(1), "{}", text(&other_mode));
     assert!(
         stderr(&other_mode).contains("chmod: /tmp/f: Operation not permitted"),
@@ -285,17 +281,11 @@ fn observe_names_the_container_as_docker_ps_and_suggest_amends_its_profile() {
         &name,
     ]);
     assert!(out.status.success(), "suggest: {}", text(&out));
-    let opt = format!("seccomp={}", suggested.display());
-    let now = docker.run(&[
-        "run",
-        "--rm",
-        "--security-opt",
-        &opt,
-        "busybox",
-        "sh",
-        "-c",
+    let now = run_under(
+        &docker,
+        &suggested,
         "chmod 777 /etc/hostname && stat -c %a /etc/hostname",
-    ]);
+    );
     assert!(
         now.status.success(),
         "under the suggested profile: {}",

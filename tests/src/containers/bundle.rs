@@ -10,7 +10,6 @@ use std::process::Command;
 /// The syscalls a profile must notify together (DESIGN.md rule 4).
 pub const CHMOD_FAMILY: [&str; 4] = ["chmod", "fchmod", "fchmodat", "fchmodat2"];
 
-const BUSYBOX: &str = "/bin/busybox";
 const APPLETS: [&str; 12] = [
     "sh", "chmod", "stat", "sleep", "mv", "cat", "rm", "touch", "mkdir", "ls", "echo", "true",
 ];
@@ -42,13 +41,7 @@ impl Bundle {
         ] {
             std::fs::create_dir_all(rootfs.join(d)).expect("mkdir in rootfs");
         }
-        std::fs::copy(BUSYBOX, rootfs.join("bin/busybox")).unwrap_or_else(|e| {
-            panic!("{BUSYBOX}: {e} (the busybox-static package; run `cargo xtask test`)")
-        });
-        for applet in APPLETS {
-            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet))
-                .expect("applet link");
-        }
+        crate::engines::install_busybox(&rootfs, &APPLETS);
         std::fs::write(rootfs.join("driver.sh"), DRIVER).expect("driver script");
         let bundle = Self { dir };
         bundle.reset_file("/allowed/f", 0o600);

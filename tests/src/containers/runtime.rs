@@ -4,7 +4,6 @@
 use super::bundle::Bundle;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runtime {
@@ -179,25 +178,11 @@ impl Container {
     /// Has the container's own process (running DRIVER) run `script` with sh; returns its
     /// output, ending with "exit=N".
     pub fn in_init(&self, script: &str) -> String {
-        let (cmd, done, out) = (
-            self.bundle.host_path("/cmd.sh"),
-            self.bundle.host_path("/cmd.done"),
-            self.bundle.host_path("/cmd.out"),
-        );
-        let _ = std::fs::remove_file(&done);
-        let staged = self.bundle.host_path("/cmd.sh.new");
-        std::fs::write(&staged, script).expect("write script");
-        std::fs::rename(&staged, &cmd).expect("publish script");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !done.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "container {} did not run {script:?}",
-                self.id
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::fs::read_to_string(&out).expect("read script output")
+        crate::engines::run_dropped(
+            &self.bundle.host_path("/"),
+            script,
+            &format!("container {}", self.id),
+        )
     }
 
     /// The cgroup v2 id of the container's process: the inode of its directory.

@@ -47,13 +47,7 @@ impl BusyboxImage {
         ] {
             std::fs::create_dir_all(rootfs.join(d)).expect("mkdir in rootfs");
         }
-        std::fs::copy(BUSYBOX, rootfs.join("bin/busybox")).unwrap_or_else(|e| {
-            panic!("{BUSYBOX}: {e} (the busybox-static package; run `cargo xtask test`)")
-        });
-        for applet in APPLETS {
-            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet))
-                .expect("applet link");
-        }
+        install_busybox(&rootfs, &APPLETS);
         std::fs::write(rootfs.join(DRIVER_PATH.trim_start_matches('/')), DRIVER)
             .expect("driver script");
         let rootfs_tar = dir.path().join("rootfs.tar");
@@ -65,6 +59,18 @@ impl BusyboxImage {
             rootfs_tar,
             oci_tar,
         }
+    }
+}
+
+/// The host's static busybox as `rootfs`/bin/busybox, with a link per applet.
+pub fn install_busybox(rootfs: &Path, applets: &[&str]) {
+    std::fs::create_dir_all(rootfs.join("bin")).expect("mkdir bin");
+    std::fs::copy(BUSYBOX, rootfs.join("bin/busybox")).unwrap_or_else(|e| {
+        panic!("{BUSYBOX}: {e} (the busybox-static package; run `cargo xtask test`)")
+    });
+    for applet in applets {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet))
+            .expect("applet link");
     }
 }
 

@@ -17,8 +17,8 @@ mod process;
 pub use agent_checks::{StartWithProfile, Started, agent_decides_chmod};
 pub use containerd::Containerd;
 pub use docker::{Docker, shared as shared_docker};
-pub use driver::Ctl;
-pub use image::{BusyboxImage, DRIVER_PATH};
+pub use driver::{Ctl, run_dropped};
+pub use image::{BusyboxImage, DRIVER_PATH, install_busybox};
 pub use podman::Podman;
 pub use process::{Daemon, EngineDir, checked};
 

@@ -181,12 +181,15 @@ fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() {
-            if let Ok(n) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
-                out.push(n);
-                i += 4;
-                continue;
-            }
+        if b[i] == b'\\'
+            && i + 4 <= b.len()
+            && let Some(n) = std::str::from_utf8(&b[i + 1..i + 4])
+                .ok()
+                .and_then(|t| u8::from_str_radix(t, 8).ok())
+        {
+            out.push(n);
+            i += 4;
+            continue;
         }
         out.push(b[i]);
         i += 1;
