@@ -53,7 +53,7 @@ fn stalled_run_events() -> Vec<Value> {
             "--",
             probe.to_str().unwrap(),
             "getppid",
-            "60000",
+            "300000",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
