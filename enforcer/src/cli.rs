@@ -270,7 +270,7 @@ pub enum ObserveMode {
     Off,
     /// Per-syscall counts of the workload's cgroup, calls seccomp refused included.
     Counts,
-    /// Counts, and a `syscall` event for every call --trace names (by default for run: every
+    /// Counts, and a `syscall` event for every call --trace names (without --trace: every
     /// call the profile may refuse or notify).
     Trace,
 }

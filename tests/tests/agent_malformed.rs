@@ -104,7 +104,7 @@ fn malformed_connections_are_refused_without_leaking_or_disturbing_others() {
         e.iter()
             .any(|e| e["phase"] == "agent-attach" && e["container"]["id"] == served.id)
     });
-    let fds_at_start = agent.fd_table();
+    let fds_at_start = settled_fd_table(&agent);
     assert!(
         fds_at_start
             .values()
@@ -216,5 +216,5 @@ fn malformed_connections_are_refused_without_leaking_or_disturbing_others() {
 
     let out = served.in_init(CHMOD_BOTH);
     assert_only_allowed_dir_changed(&out, &served);
-    assert_eq!(agent.fd_table(), fds_at_start);
+    assert_eq!(settled_fd_table(&agent), fds_at_start);
 }
