@@ -270,8 +270,8 @@ pub enum ObserveMode {
     Off,
     /// Per-syscall counts of the workload's cgroup, calls seccomp refused included.
     Counts,
-    /// Counts, and a `syscall` event for every call --trace names (without --trace: every
-    /// call the profile may refuse or notify).
+    /// Counts, and a `syscall_trace` event for every call --trace names (without --trace:
+    /// every call the profile may stop or hand to the supervisor).
     Trace,
 }
 
