@@ -132,3 +132,51 @@ fn mkdir_is_decided_on_the_resolved_parent_and_made_as_the_caller() {
     }
     assert!(lines[5].ends_with("= -1 EEXIST (File exists)"), "{text}");
 }
+
+#[test]
+fn a_hard_link_out_of_a_denied_tree_does_not_escape_the_deny() {
+    let s = Scratch::new();
+    let allowed = s.mkdir("allowed");
+    let denied = s.mkdir("denied");
+    let f = s.file("denied/f", 0o600);
+    let l = allowed.join("l");
+    std::fs::hard_link(&f, &l).unwrap();
+    let g = s.file("allowed/g", 0o600);
+    let p = s.path("deny-policy.json");
+    let policy = serde_json::json!({
+        "version": 1, "defaultAction": "deny", "defaultErrno": "EPERM",
+        "rules": [
+            { "name": "denied", "syscalls": ["@chmod"],
+              "paths": [denied.join("**").display().to_string()], "action": "deny" },
+            { "name": "rest", "syscalls": ["@chmod"], "action": "allow" }
+        ]
+    });
+    std::fs::write(&p, policy.to_string()).unwrap();
+    let text = run(
+        &s,
+        &["--policy", p.to_str().unwrap()],
+        &[
+            "chmod",
+            l.to_str().unwrap(),
+            "0644",
+            "chmod",
+            g.to_str().unwrap(),
+            "0640",
+        ],
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].ends_with("= -1 EPERM (Operation not permitted)"),
+        "{text}"
+    );
+    assert_eq!(
+        mode_of(&f),
+        0o600,
+        "the denied file changed through its link"
+    );
+    assert!(
+        lines[1].ends_with("= 0"),
+        "a file with one name is allowed: {text}"
+    );
+    assert_eq!(mode_of(&g), 0o640);
+}

@@ -155,6 +155,17 @@ impl Rule {
             *used_path = true;
             let file = facts.file()?;
             if !paths.is_match(file.path) {
+                // A refusing rule can miss a file by this name and still cover it by another
+                // (`ln denied/f allowed/l` against a deny on `denied/**`): fail closed.
+                if self.action != Action::Allow && file.other_names && !self.links {
+                    return Err(FactError::new(
+                        libc::EPERM,
+                        format!(
+                            "{} has other names (hard links) that rule {} may cover",
+                            file.path, self.name
+                        ),
+                    ));
+                }
                 return Ok(false);
             }
             // The name matched, but the file has others: an allow on one name would act on
