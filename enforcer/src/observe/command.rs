@@ -105,32 +105,17 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
         args.events.as_deref(),
         args.telemetry.metrics,
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(ObserveCommandError::Runtime)?;
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(ObserveCommandError::Runtime)?;
-        let deadline = async {
-            match args.duration {
-                Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(deadline);
-        let mut rescan = tokio::time::interval(RESCAN);
-        loop {
-            tokio::select! {
-                _ = &mut deadline => break,
-                _ = tokio::signal::ctrl_c() => break,
-                _ = term.recv() => break,
-                _ = rescan.tick() => {
-                    sync_watches(&observation, &sink, &mut known, &root, &names, &spec, scan());
-                }
-            }
-        }
-        Ok::<(), ObserveCommandError>(())
+    until_stopped(args.duration, RESCAN, || {
+        sync_watches(
+            &observation,
+            &sink,
+            &mut known,
+            &root,
+            &names,
+            &spec,
+            scan(),
+        );
+        true
     })?;
     observation.finish();
     // Their final counts are out: the watches end.
@@ -139,6 +124,40 @@ pub fn observe(args: &ObserveCommandArgs) -> Result<(), ObserveCommandError> {
     }
     sink.flush();
     Ok(())
+}
+
+/// Calls `tick` every `every` until `duration` seconds are up, SIGINT or SIGTERM arrives, or
+/// `tick` says to stop (returns false): the wait of `observe` and `record --cgroup`.
+pub fn until_stopped(
+    duration: Option<u64>,
+    every: Duration,
+    mut tick: impl FnMut() -> bool,
+) -> Result<(), ObserveCommandError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ObserveCommandError::Runtime)?;
+    runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(ObserveCommandError::Runtime)?;
+        let deadline = async {
+            match duration {
+                Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(deadline);
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => break,
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = ticks.tick() => if !tick() { break },
+            }
+        }
+        Ok(())
+    })
 }
 
 fn host_workload(cgroup_id: u64) -> Workload {

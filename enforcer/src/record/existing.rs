@@ -6,7 +6,7 @@ use super::RecordError;
 use crate::cgroup;
 use crate::cli::RecordArgs;
 use crate::events::{EventSink, Phase, Workload};
-use crate::observe::command::{ObserveCommandError, named_target, watch_event};
+use crate::observe::command::{named_target, until_stopped, watch_event};
 use crate::observe::{FinishHook, Observation, ObservePlan, Selection, WatchSpec};
 use std::path::Path;
 use std::sync::Arc;
@@ -39,31 +39,7 @@ pub fn record(
     observation.watch(workload.clone(), &watch)?;
     sink.emit(&workload, watch_event(Phase::Watch, &target.path));
     let procs = target.path.join("cgroup.procs");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(ObserveCommandError::Runtime)?;
-    runtime.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(ObserveCommandError::Runtime)?;
-        let deadline = async {
-            match args.duration {
-                Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(deadline);
-        let mut poll = tokio::time::interval(POLL);
-        loop {
-            tokio::select! {
-                _ = &mut deadline => break,
-                _ = tokio::signal::ctrl_c() => break,
-                _ = term.recv() => break,
-                _ = poll.tick() => if !procs.exists() { break },
-            }
-        }
-        Ok::<(), ObserveCommandError>(())
-    })?;
+    until_stopped(args.duration, POLL, || procs.exists())?;
     observation.finish();
     sink.emit(&workload, watch_event(Phase::Unwatch, &target.path));
     sink.flush();
